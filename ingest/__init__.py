@@ -1,0 +1,1 @@
+"""Reading proposal files into typed structures, chunks and the stores."""

@@ -1,0 +1,129 @@
+"""The three stores of one data directory, opened together and checked against each other.
+
+- ``catalogue.sqlite``: proposals and chunks, the source of truth;
+- Chroma (embedded under ``chroma/`` or a server): chunk vectors;
+- ``bm25-<generation>/``: the BM25 index named by the manifest;
+- ``manifest.json``: counts and generation of the last completed ingest, written last.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+from rag.bm25_index import BM25Index
+from rag.catalogue import Catalogue
+from rag.chroma_store import ChromaStore
+from rag.embeddings import CachedEmbedder, EmbeddingCache, make_embedder
+from rag.errors import IndexMismatchError, NoIndexError, StoreError
+from rag.settings import Settings
+
+REBUILD_HINT = "run `proposals rebuild` (or ingest the same files again) to make them agree"
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, ensure_ascii=False, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise StoreError(f"cannot write {path}: {e.strerror}",
+                         hint="free disk space or fix the directory's permissions, then run the ingest again") from None
+
+
+class Index:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.dir = Path(settings.data_dir)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"cannot create the data directory {self.dir}: {e.strerror}") from None
+        self.catalogue = Catalogue(self.dir / "catalogue.sqlite")
+        self.store = ChromaStore.open(self.dir, settings.collection, settings.chroma_host, settings.chroma_port)
+        self._bm25: BM25Index | None = None
+        self._bm25_name: str | None = None
+        self._embedder: CachedEmbedder | None = None
+        self._lock = threading.RLock()
+
+    # ---- manifest -----------------------------------------------------------------------
+    @property
+    def manifest_path(self) -> Path:
+        return self.dir / "manifest.json"
+
+    def manifest(self) -> dict:
+        try:
+            return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as e:
+            raise IndexMismatchError(f"the manifest {self.manifest_path} is damaged: {e}", hint=REBUILD_HINT) from None
+
+    def write_manifest(self, **fields) -> None:
+        m = self.manifest()
+        m.update(fields, updated=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        write_json_atomic(self.manifest_path, m)
+
+    # ---- parts --------------------------------------------------------------------------
+    @property
+    def embedder(self) -> CachedEmbedder:
+        if self._embedder is None:
+            self._embedder = CachedEmbedder(make_embedder(self.settings),
+                                            EmbeddingCache(self.dir / "embeddings.sqlite"))
+        return self._embedder
+
+    @property
+    def bm25(self) -> BM25Index:
+        with self._lock:
+            name = self.manifest().get("bm25")
+            if not name:
+                raise NoIndexError("nothing has been ingested yet", hint="run `proposals ingest samples/`")
+            if self._bm25 is None or name != self._bm25_name:
+                self._bm25 = BM25Index.load(self.dir / name)
+                self._bm25_name = name
+            return self._bm25
+
+    def is_empty(self) -> bool:
+        return not self.manifest().get("bm25") and self.catalogue.counts()["proposals"] == 0
+
+    # ---- consistency --------------------------------------------------------------------
+    def problems(self) -> list[str]:
+        """What disagrees between the manifest, the catalogue, Chroma and BM25 (empty: all agree)."""
+        m = self.manifest()
+        if not m:
+            return [] if self.catalogue.counts()["chunks"] == 0 else ["no manifest although the catalogue has data"]
+        out = []
+        if m.get("state") != "clean":
+            out.append("the last ingest did not finish (manifest state is "
+                       f"{m.get('state')!r})")
+        cat = self.catalogue.counts()
+        if cat["chunks"] != m.get("chunks") or cat["proposals"] != m.get("proposals"):
+            out.append(f"catalogue has {cat['proposals']} proposals / {cat['chunks']} chunks, "
+                       f"manifest says {m.get('proposals')} / {m.get('chunks')}")
+        n = self.store.count()
+        if n != m.get("chunks"):
+            out.append(f"Chroma has {n} vectors, manifest says {m.get('chunks')} chunks")
+        try:
+            b = len(self.bm25)
+            if b != m.get("chunks"):
+                out.append(f"BM25 has {b} documents, manifest says {m.get('chunks')} chunks")
+        except (IndexMismatchError, NoIndexError) as e:
+            out.append(str(e))
+        return out
+
+    def ensure_ready(self) -> None:
+        if self.is_empty():
+            raise NoIndexError("the index is empty: nothing has been ingested yet",
+                               hint="run `proposals ingest samples/`")
+        probs = self.problems()
+        if probs:
+            raise IndexMismatchError("the index is inconsistent: " + "; ".join(probs), hint=REBUILD_HINT)
