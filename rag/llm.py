@@ -61,6 +61,7 @@ class LLMAnswerer:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._model = None
+        self._streaming = None
 
     @property
     def model(self):
@@ -68,12 +69,19 @@ class LLMAnswerer:
             self._model = chat_model(self.settings)
         return self._model
 
+    @property
+    def streaming_model(self):
+        # langchain-openai only sends stream=true when the model is built with streaming=True
+        if self._streaming is None:
+            self._streaming = chat_model(self.settings, streaming=True)
+        return self._streaming
+
     def answer(self, question: str, hits: list[Hit], intent: str = "fact") -> Answer:
         out = self.model.invoke(messages(question, hits))
         return parse_output(str(out.content), question, hits)
 
     def stream(self, question: str, hits: list[Hit]) -> Iterator[str]:
         """Text deltas as the model writes them (the caller verifies the whole at the end)."""
-        for part in self.model.stream(messages(question, hits)):
+        for part in self.streaming_model.stream(messages(question, hits)):
             if part.content:
                 yield str(part.content)

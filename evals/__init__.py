@@ -1,0 +1,1 @@
+"""Grounding evals: datasets, metrics, baselines, reports and the pinned gate (`proposals eval`)."""

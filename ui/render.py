@@ -1,0 +1,338 @@
+"""Pure functions that turn the `rag` API's objects into HTML for the app.
+
+Everything that comes from the corpus or the user is escaped here (``esc``): the app shows
+source text, it never renders it as markup. Clickable things carry their target in a
+``data-`` attribute (``data-chunk``, ``data-pid``); the app's JS forwards the click to Python.
+"""
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from ingest.chunker import HEADING_SEP, SECTION_LABEL
+from ingest.model import Paragraph, Proposal
+from rag.types import Answer, Chunk, Citation
+
+_MARK = re.compile(r"\[(\d{1,3})\]")
+MODE_LABEL = {"extractive": "抽取式", "llm": "大模型"}
+STATUS_LABEL = {"answered": "已答复", "pending": "暂无答复", "none": "无答复"}
+
+
+def esc(text: object) -> str:
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+def _lines(text: str) -> str:
+    return esc(text).replace("\n", "<br>")
+
+
+# ---- chat -----------------------------------------------------------------------------------
+@dataclass
+class ChatTurn:
+    """One question of a browser session and what came back (an answer or a plain error)."""
+
+    question: str
+    answer: Answer | None = None
+    error: str | None = None
+    partial: str | None = None  # streamed text before the verified answer arrives
+
+
+def _chunks_of(answer: Answer) -> dict[str, Chunk]:
+    return {h.chunk.id: h.chunk for h in answer.contexts}
+
+
+def where(c: Citation, chunk: Chunk | None = None) -> str:
+    """Human label of a citation's place: department › heading, or the section's name."""
+    if c.heading:
+        return c.heading
+    if c.department:
+        return c.department
+    return SECTION_LABEL.get(c.section, c.section)
+
+
+def answer_text_html(text: str, citations: Sequence[Citation]) -> str:
+    """The answer, escaped, with each ``[n]`` that names a citation turned into a button."""
+    by_marker = {c.marker: c for c in citations}
+    out, last = [], 0
+    for m in _MARK.finditer(text):
+        out.append(_lines(text[last:m.start()]))
+        c = by_marker.get(m.group(1))
+        if c is None:
+            out.append(esc(m.group(0)))
+        else:
+            out.append(f'<button type="button" class="cite" data-chunk="{esc(c.chunk_id)}" '
+                       f'title="查看原文：{esc(c.proposal_id)} · {esc(where(c))}">[{esc(c.marker)}]</button>')
+        last = m.end()
+    out.append(_lines(text[last:]))
+    return "".join(out)
+
+
+def source_card_html(c: Citation, chunk: Chunk | None) -> str:
+    title = f"《{chunk.title}》" if chunk else ""
+    return (f'<button type="button" class="source-card" data-chunk="{esc(c.chunk_id)}">'
+            f'<span class="card-head"><b>[{esc(c.marker)}]</b> {esc(c.proposal_id)}{esc(title)}</span>'
+            f'<span class="card-where">{esc(where(c))}</span>'
+            f'<span class="card-quote">「{esc(c.quote)}」</span></button>')
+
+
+def copy_text(answer: Answer) -> str:
+    """The answer with its sources as plain text, for the clipboard."""
+    chunks = _chunks_of(answer)
+    lines = [answer.answer]
+    if answer.notice:
+        lines.insert(0, answer.notice)
+    if answer.citations:
+        lines += ["", "来源："]
+        for c in answer.citations:
+            ch = chunks.get(c.chunk_id)
+            title = f"《{ch.title}》" if ch else ""
+            lines.append(f"[{c.marker}] 提案{c.proposal_id}{title} · {where(c)}")
+            lines.append(f"    「{c.quote}」")
+    return "\n".join(lines)
+
+
+def answer_html(answer: Answer) -> str:
+    """One answer bubble: mode badge, notice, text with markers, source cards, copy button."""
+    mode = MODE_LABEL.get(answer.mode, answer.mode)
+    kind = "refusal" if answer.abstained else "answer"
+    parts = [f'<div class="bubble {kind}" data-mode="{esc(answer.mode)}">',
+             f'<div class="bubble-head"><span class="badge mode-{esc(answer.mode)}">{esc(mode)}</span>']
+    if answer.abstained:
+        parts.append('<span class="badge refusal-badge">未找到依据</span>')
+    parts.append("</div>")
+    if answer.notice:
+        parts.append(f'<div class="notice">{esc(answer.notice)}</div>')
+    parts.append(f'<div class="answer-text">{answer_text_html(answer.answer, answer.citations)}</div>')
+    if answer.abstained and answer.leads:
+        leads = "".join(f'<button type="button" class="lead" data-pid="{esc(p)}">{esc(p)}</button>'
+                        for p in answer.leads)
+        parts.append(f'<div class="leads">可能相关的提案：{leads}</div>')
+    if answer.citations:
+        chunks = _chunks_of(answer)
+        cards = "".join(source_card_html(c, chunks.get(c.chunk_id)) for c in answer.citations)
+        parts.append(f'<div class="sources"><div class="sources-title">来源</div>{cards}</div>')
+    if not answer.abstained:
+        parts.append(f'<button type="button" class="copy-answer" data-copy="{esc(copy_text(answer))}">'
+                     "复制答案及来源</button>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def transcript_html(turns: Sequence[ChatTurn]) -> str:
+    if not turns:
+        return ('<div class="transcript empty"><p class="hint">请输入问题，例如：'
+                "“科技局怎么答复人才引进的建议？”。答案中的 [1] 等标记可点击查看原文。</p></div>")
+    out = ['<div class="transcript">']
+    for t in turns:
+        out.append(f'<div class="turn"><div class="bubble question">{_lines(t.question)}</div>')
+        if t.answer is not None:
+            out.append(answer_html(t.answer))
+        elif t.error is not None:
+            out.append(f'<div class="bubble error">{_lines(t.error)}</div>')
+        else:
+            text = _lines(_MARK.sub("", t.partial)) if t.partial else "正在检索…"
+            out.append(f'<div class="bubble pending">{text}</div>')
+        out.append("</div>")
+    out.append("</div>")
+    return "".join(out)
+
+
+# ---- proposals ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Focus:
+    """What to highlight in a proposal: a chunk, and the quote inside it."""
+
+    chunk: Chunk
+    quote: str | None = None
+
+
+def _para_html(p: Paragraph, focus: Focus | None, *, tag: str = "p", extra: str = "") -> str:
+    if p.is_heading:
+        return f'<h5 class="para-heading">{esc(p.text)}</h5>'
+    if focus is None or not _contains(p, focus.chunk):
+        return f'<{tag} class="para"{extra}>{esc(p.text)}</{tag}>'
+    a, b = _span_in(p, focus)
+    body = f'{esc(p.text[:a])}<mark>{esc(p.text[a:b])}</mark>{esc(p.text[b:])}'
+    return f'<{tag} class="para cited" id="cited"{extra}>{body}</{tag}>'
+
+
+def _contains(p: Paragraph, c: Chunk) -> bool:
+    if c.start >= 0 and p.start >= 0:
+        return p.start <= c.start and c.end <= p.end
+    return bool(c.text) and c.text in p.text
+
+
+def _span_in(p: Paragraph, focus: Focus) -> tuple[int, int]:
+    """Where to put ``<mark>`` in ``p``: the quote inside the chunk's span, else the whole chunk."""
+    c = focus.chunk
+    lo = c.start - p.start if c.start >= 0 and p.start >= 0 else max(p.text.find(c.text), 0)
+    hi = lo + len(c.text)
+    if focus.quote:
+        i = p.text.find(focus.quote, lo, hi)
+        if i >= 0:
+            return i, i + len(focus.quote)
+    return lo, hi
+
+
+def _meta_html(p: Proposal, meta: Chunk | None, focus: Focus | None) -> str:
+    """The header block (案由, 提案者, 办理单位, 网友评价) with a cited header line marked."""
+    if meta is None:
+        return ""
+    cited = focus is not None and focus.chunk.section == "meta"
+    rows = []
+    for line in meta.text.splitlines():
+        if cited and focus.quote and focus.quote in line:
+            i = line.find(focus.quote)
+            rows.append(f'<div class="para cited" id="cited">{esc(line[:i])}<mark>{esc(focus.quote)}</mark>'
+                        f'{esc(line[i + len(focus.quote):])}</div>')
+        else:
+            rows.append(f'<div class="para">{esc(line)}</div>')
+    if cited and not any('id="cited"' in r for r in rows):  # quote not on one line: mark the block
+        rows = [r.replace('class="para"', 'class="para cited"', 1) for r in rows]
+        rows[0] = rows[0].replace("<div ", '<div id="cited" ', 1)
+    return f'<section class="sec sec-meta"><h4>{SECTION_LABEL["meta"]}</h4>{"".join(rows)}</section>'
+
+
+def proposal_facts_html(p: Proposal) -> str:
+    facts = [("编号", p.id), ("年份", f"{p.year}年"), ("提案者", "、".join(p.proposers) or "—"),
+             ("答复", "、".join(p.departments) or STATUS_LABEL.get(p.reply_status, p.reply_status)),
+             ("办理单位", "、".join(p.handling_units) or "—")]
+    if p.votes:
+        facts.append(("网友评价", f"支持 {p.votes[0]} · 反对 {p.votes[1]}"))
+    return '<dl class="facts">' + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in facts) + "</dl>"
+
+
+def focus_header_html(p: Proposal, c: Chunk) -> str:
+    """What was cited: title, proposer, year, section, department, heading path."""
+    rows = [("提案", f"{p.id}《{p.title}》"), ("提案者", "、".join(p.proposers) or "—"), ("年份", f"{p.year}年"),
+            ("部分", SECTION_LABEL.get(c.section, c.section))]
+    if c.department:
+        rows.append(("答复部门", c.department))
+    if c.heading:
+        rows.append(("标题路径", c.heading))
+    return ('<div class="focus-head"><dl class="facts">'
+            + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows) + "</dl></div>")
+
+
+def proposal_html(p: Proposal, *, focus: Focus | None = None, meta: Chunk | None = None) -> str:
+    """A whole proposal by section, escaped; the focused chunk's paragraph marked."""
+    out = [f'<article class="proposal" data-pid="{esc(p.id)}">']
+    if focus is not None:
+        out.append(focus_header_html(p, focus.chunk))
+    out.append(f'<h3 class="proposal-title">{esc(p.id)}《{esc(p.title)}》</h3>')
+    out.append(proposal_facts_html(p))
+    if focus is not None and focus.chunk.section == "meta":
+        out.append(_meta_html(p, meta, focus))
+    for key, paras in (("content", p.content), ("suggestion", p.suggestions)):
+        f = focus if focus is not None and focus.chunk.section == key else None
+        body = "".join(_para_html(x, f) for x in paras) or '<p class="hint">（无）</p>'
+        out.append(f'<section class="sec sec-{key}"><h4>{SECTION_LABEL[key]}</h4>{body}</section>')
+    if p.replies:
+        for r in p.replies:
+            f = focus if focus is not None and focus.chunk.section == "reply" \
+                and focus.chunk.department == r.department else None
+            body = "".join(_para_html(x, f) for x in r.paragraphs)
+            sal = f'<p class="salutation">{esc(r.salutation)}</p>' if r.salutation else ""
+            out.append(f'<section class="sec sec-reply"><h4>{SECTION_LABEL["reply"]} · {esc(r.department)}</h4>'
+                       f"{sal}{body}</section>")
+    else:
+        out.append(f'<section class="sec sec-reply"><h4>{SECTION_LABEL["reply"]}</h4>'
+                   f'<p class="hint">{esc(STATUS_LABEL.get(p.reply_status, p.reply_status))}</p></section>')
+    out.append("</article>")
+    return "".join(out)
+
+
+def source_html(p: Proposal | None, chunk: Chunk | None, quote: str | None, meta: Chunk | None = None) -> str:
+    """The source panel: the cited paragraph highlighted inside its proposal."""
+    if p is None or chunk is None:
+        return '<div class="source-empty hint">该来源已不在提案库中（可能已被重新导入）。</div>'
+    return proposal_html(p, focus=Focus(chunk, quote), meta=meta)
+
+
+SOURCE_PLACEHOLDER = '<div class="source-empty hint">点击答案中的 [1] 等标记或来源卡片，在此查看原文段落。</div>'
+
+
+def proposal_list_html(rows: Sequence[dict], counts: dict[str, int] | None = None) -> str:
+    """The proposal browser's table; each row opens its proposal."""
+    if not rows:
+        return '<p class="hint">没有符合条件的提案。</p>'
+    head = "<tr><th>编号</th><th>年份</th><th>标题</th><th>提案者</th><th>答复部门</th>" \
+           + ("<th>段落</th>" if counts is not None else "") + "</tr>"
+    body = []
+    for r in rows:
+        deps = "、".join(r["departments"]) or STATUS_LABEL.get(r["reply_status"], r["reply_status"])
+        n = f"<td>{counts.get(r['id'], 0)}</td>" if counts is not None else ""
+        body.append(f'<tr class="prow" data-pid="{esc(r["id"])}"><td>{esc(r["id"])}</td><td>{esc(r["year"])}</td>'
+                    f'<td class="ptitle">{esc(r["title"])}</td><td>{esc(r["proposers"])}</td>'
+                    f"<td>{esc(deps)}</td>{n}</tr>")
+    return f'<table class="plist"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>'
+
+
+# ---- ingest ---------------------------------------------------------------------------------
+_REASONS = [  # the pipeline's English reasons → plain Chinese
+    (re.compile(r"^empty file"), "文件是空的"),
+    (re.compile(r"^binary file"), "这是二进制文件，不是文本格式的提案"),
+    (re.compile(r"^undecodable bytes"), "文件编码无法识别（既不是 UTF-8 也不是 GB18030）"),
+    (re.compile(r"^file is .* bytes; the limit is"), "文件过大（上限 20 MB）"),
+    (re.compile(r"^missing 案由 line"), "缺少“案由”行：文件应以“案由:(提案编号)标题”开头"),
+    (re.compile(r"^案由 line has no proposal id"), "“案由”行缺少括号内的 8 位提案编号"),
+    (re.compile(r"^no 内容 or 建议 text"), "没有找到“内容”或“建议”部分"),
+    (re.compile(r"^unexpected text before the 内容 header"), "“内容”标题之前出现了多余文字"),
+    (re.compile(r"^salutation line without a department"), "“尊敬的…”称呼行之前缺少答复部门名称"),
+    (re.compile(r"^reply text before any department"), "答复正文之前缺少答复部门名称"),
+    (re.compile(r"^reply of (.*) has no text"), r"\1 的答复没有正文"),
+    (re.compile(r"^paragraph of .* characters"), "有段落过长（超过 2 万字）"),
+    (re.compile(r"^proposal (\d+) is also in (.*); this copy was skipped"), r"提案 \1 与 \2 重复，已跳过此份"),
+    (re.compile(r"^no such file"), "文件不存在"),
+    (re.compile(r"^cannot read"), "无法读取文件"),
+    (re.compile(r"^invalid JSON"), "JSON 格式错误"),
+    (re.compile(r"^a line must be a JSON object"), "每一行必须是一个 JSON 对象"),
+    (re.compile(r"^missing required field '(\w+)'"), r"缺少必填字段 \1"),
+    (re.compile(r"^field 'id' must be 8 digits"), "字段 id 必须是 8 位数字（年份+序号）"),
+    (re.compile(r"^unsupported file type"), "不支持的文件类型（只接受 .txt 或 .jsonl）"),
+]
+
+
+def reason_zh(reason: str) -> str:
+    for pat, zh in _REASONS:
+        m = pat.match(reason)
+        if m:
+            return m.expand(zh)
+    return f"无法解析（{reason}）"
+
+
+@dataclass(frozen=True)
+class FileError:
+    name: str  # the file name as the user uploaded it
+    line: int | None
+    reason: str  # already in Chinese
+
+
+def file_errors_html(errors: Iterable[FileError]) -> str:
+    rows = "".join(f"<tr><td>{esc(e.name)}</td><td>{esc(e.line or '')}</td><td>{esc(e.reason)}</td></tr>"
+                   for e in errors)
+    if not rows:
+        return ""
+    return ('<div class="file-errors"><h4>以下文件未能导入</h4><table class="errors">'
+            f"<thead><tr><th>文件</th><th>行</th><th>原因</th></tr></thead><tbody>{rows}</tbody></table></div>")
+
+
+# ---- small pieces ---------------------------------------------------------------------------
+def notice_html(text: str, kind: str = "info") -> str:
+    return f'<div class="notice-box {esc(kind)}">{_lines(text)}</div>'
+
+
+def metric_cards_html(metrics: dict[str, float | int | None], title: str = "") -> str:
+    cards = []
+    for k, v in metrics.items():
+        shown = "—" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
+        cards.append(f'<div class="metric"><div class="metric-value">{esc(shown)}</div>'
+                     f'<div class="metric-name">{esc(k)}</div></div>')
+    head = f"<h4>{esc(title)}</h4>" if title else ""
+    return f'<div class="metrics">{head}<div class="metric-row">{"".join(cards)}</div></div>'
+
+
+def heading_path(p: Paragraph, department: str | None = None) -> str:
+    return HEADING_SEP.join(((department,) if department else ()) + tuple(p.heading))
