@@ -43,7 +43,8 @@ def heading_of(text: str) -> tuple[int, str, bool] | None:
         if pat.match(text):
             cut = re.search(r"[。；;:：]", text)
             if cut is None or cut.end() >= len(text.rstrip()):
-                only = len(text) <= 40
+                # a short line without a full stop is a title ("一、办理情况"); with one it is a sentence
+                only = len(text) <= 40 and not text.rstrip().endswith(("。", "；", ";", "！", "？"))
                 head = text.rstrip("。；;:：")
             else:
                 only, head = False, text[: cut.start()]

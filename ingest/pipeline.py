@@ -49,7 +49,7 @@ class IngestReport:
         return not self.failures
 
     def to_json(self) -> dict:
-        d = asdict(self)
+        d = {k: v for k, v in self.__dict__.items() if k != "failures"}
         d["failures"] = [{"path": e.path, "line": e.line, "reason": e.reason} for e in self.failures]
         return d
 

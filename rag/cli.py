@@ -14,7 +14,7 @@ from rag.errors import ProposalError
 from rag.settings import Settings
 from rag.types import Filters
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="提案助手: cited answers over CPPCC proposals and department replies.")
 console = Console(stderr=True)
 

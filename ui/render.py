@@ -336,3 +336,133 @@ def metric_cards_html(metrics: dict[str, float | int | None], title: str = "") -
 
 def heading_path(p: Paragraph, department: str | None = None) -> str:
     return HEADING_SEP.join(((department,) if department else ()) + tuple(p.heading))
+
+
+# ---- 答复提纲 -------------------------------------------------------------------------------
+def _cited_text_html(text: str, citations: Sequence[dict]) -> str:
+    """Like ``answer_text_html`` for citations in their JSON shape (outline bullets, eval answers)."""
+    cites = [Citation(**{k: c.get(k) for k in Citation.__dataclass_fields__}) for c in citations
+             if isinstance(c, dict) and c.get("chunk_id")]
+    return answer_text_html(text, cites)
+
+
+def outline_html(o: dict) -> str:
+    """An outline (``Outline.to_json()``): per suggestion, precedent bullets with clickable markers."""
+    mode = MODE_LABEL.get(o.get("mode", ""), o.get("mode", ""))
+    out = ['<div class="outline">',
+           f'<div class="bubble-head"><span class="badge mode-{esc(o.get("mode", ""))}">{esc(mode)}</span></div>',
+           f'<h3>关于《{esc(o.get("title", ""))}》的答复提纲（{esc(o.get("department", ""))}）</h3>']
+    out += [f'<div class="notice">{esc(n)}</div>' for n in o.get("notices") or []]
+    for i, s in enumerate(o.get("sections") or [], 1):
+        out.append(f'<div class="sugg"><h4>{i}. {esc(s.get("label") or s.get("suggestion", ""))}</h4>'
+                   f'<p class="hint">{esc(s.get("suggestion", ""))}</p>')
+        if s.get("note"):
+            out.append(f'<p class="notice">{esc(s["note"])}</p>')
+        for kind, name in (("measure", "举措及成效（参考）"), ("plan", "下一步计划（参考）")):
+            bullets = [b for b in s.get("bullets") or [] if b.get("kind", "measure") == kind]
+            if bullets:
+                items = "".join(f"<li>{_cited_text_html(b.get('text', ''), b.get('citations') or [])}</li>"
+                                for b in bullets)
+                out.append(f"<div><b>{name}</b><ul>{items}</ul></div>")
+        out.append("</div>")
+    prec = o.get("precedents") or []
+    if prec:
+        out.append(f'<p class="hint">引用的先例提案：{esc("、".join(map(str, prec)))}</p>')
+    out.append("</div>")
+    return "".join(out)
+
+
+# ---- 评测 -----------------------------------------------------------------------------------
+METRIC_ZH = {
+    "proposal_recall@10": "提案召回@10", "paragraph_hit@10": "段落命中@10", "mrr@10": "MRR@10",
+    "ndcg@10": "nDCG@10", "citation_recall": "引用召回", "citation_precision": "引用精确",
+    "judge_citation_recall": "评审·引用召回", "judge_citation_precision": "评审·引用精确",
+    "fact_recall": "事实召回", "number_accuracy": "数字准确", "refusal_rate": "应拒答时拒答",
+    "false_refusal_rate": "误拒率", "latency_p50_ms": "延迟 p50 (ms)", "latency_p95_ms": "延迟 p95 (ms)",
+    "answer_chars": "答案字数", "precedent_recall": "先例召回", "precedent_precision": "先例精确",
+}
+CHART_METRICS = ("paragraph_hit@10", "citation_precision", "fact_recall", "number_accuracy", "refusal_rate")
+TYPE_ZH = {"fact": "事实", "number": "数字", "cross": "跨段综合", "list": "列举", "paraphrase": "换一种说法",
+           "unanswerable": "无答案（应拒答）", "filter": "按条件筛选", "meta": "提案信息"}
+
+
+def _fmt(metric: str, v: float | None) -> str:
+    if v is None:
+        return "—"
+    if metric.endswith("_ms") or metric == "answer_chars":
+        return f"{v:.0f}"
+    return f"{v:.3f}"
+
+
+def eval_cards_html(overall: dict[str, float], order: Sequence[str], title: str = "") -> str:
+    cards = []
+    for m in [k for k in order if k in overall] + [k for k in overall if k not in order]:
+        cards.append(f'<div class="metric" title="{esc(m)}"><div class="metric-value">{esc(_fmt(m, overall[m]))}</div>'
+                     f'<div class="metric-name">{esc(METRIC_ZH.get(m, m))}</div></div>')
+    head = f"<h4>{esc(title)}</h4>" if title else ""
+    return f'<div class="metrics">{head}<div class="metric-row">{"".join(cards)}</div></div>'
+
+
+def eval_charts_html(by_type: dict[str, dict[str, float]], metrics: Sequence[str] = CHART_METRICS) -> str:
+    """One bar group per metric, a bar per question type (rates in 0..1)."""
+    groups = []
+    for m in metrics:
+        rows = [(t, v[m]) for t, v in by_type.items() if m in v]
+        if not rows:
+            continue
+        bars = "".join(f'<div class="bar-row"><span>{esc(TYPE_ZH.get(t, t))}</span>'
+                       f'<div><div class="bar" style="width:{max(0.0, min(1.0, float(x))) * 100:.1f}%"></div></div>'
+                       f"<span>{esc(_fmt(m, x))}</span></div>" for t, x in rows)
+        groups.append(f'<div class="chart"><h5>{esc(METRIC_ZH.get(m, m))}</h5><div class="bars">{bars}</div></div>')
+    if not groups:
+        return ""
+    return f'<div class="charts"><h4>按题型</h4>{"".join(groups)}</div>'
+
+
+def eval_questions_html(questions: Sequence, metrics: Sequence[str] = ("fact_recall", "citation_precision")) -> str:
+    """The drill-down table: one clickable row per question (``QuestionResult``)."""
+    head = "".join(f"<th>{esc(METRIC_ZH.get(m, m))}</th>" for m in metrics)
+    rows = []
+    for q in questions:
+        refused = "—" if q.answer is None else ("拒答" if q.answer.get("abstained") else "作答")
+        cells = "".join(f"<td>{esc(_fmt(m, q.metrics.get(m)))}</td>" for m in metrics)
+        rows.append(f'<tr class="qrow" data-q="{esc(q.id)}"><td>{esc(q.id)}</td><td>{esc(TYPE_ZH.get(q.type, q.type))}</td>'
+                    f"<td>{esc(q.question)}</td><td>{refused}</td>{cells}</tr>")
+    return (f'<table class="qtable"><thead><tr><th>编号</th><th>题型</th><th>问题</th><th>结果</th>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
+
+
+def eval_question_html(q) -> str:
+    """One question in full: the answer with its citations, expected facts found or not, evidence."""
+    out = [f'<div class="eval-q"><h4>{esc(q.id)} · {esc(TYPE_ZH.get(q.type, q.type))}</h4>',
+           f'<div class="bubble question">{esc(q.question)}</div>']
+    a = q.answer
+    if a is None:
+        out.append('<p class="hint">运行结果中没有这道题的答案。</p>')
+    else:
+        kind = "refusal" if a.get("abstained") else "answer"
+        cites = a.get("citations") or []
+        out.append(f'<div class="bubble {kind}"><div class="answer-text">{_cited_text_html(a.get("answer", ""), cites)}'
+                   "</div>")
+        if cites:
+            out.append('<div class="sources">' + "".join(
+                f'<div class="card-quote">[{esc(c.get("marker"))}] {esc(c.get("proposal_id"))} · '
+                f'{esc(c.get("heading") or c.get("department") or SECTION_LABEL.get(c.get("section"), ""))}：'
+                f'「{esc(c.get("quote"))}」</div>' for c in cites) + "</div>")
+        out.append("</div>")
+    if q.answer_facts:
+        found = q.facts_found or [False] * len(q.answer_facts)
+        items = "".join(f'<li>{"✓" if ok else "✗"} {esc(f)}</li>' for f, ok in zip(q.answer_facts, found))
+        out.append(f"<div><b>应包含的事实</b><ul>{items}</ul></div>")
+    if q.evidence:
+        items = "".join(f"<li>{esc(e.proposal)} · {esc(e.department or SECTION_LABEL.get(e.section, e.section))}："
+                        f"「{esc(e.quote)}」</li>" for e in q.evidence)
+        out.append(f"<div><b>标注的依据</b><ul>{items}</ul></div>")
+    bad = [s for s in q.sentences if not s.supported]
+    if bad:
+        items = "".join(f"<li>{esc(s.text)}（缺少依据：{esc('、'.join(s.missing))}）</li>" for s in bad)
+        out.append(f"<div><b>未被引用支撑的句子</b><ul>{items}</ul></div>")
+    if q.metrics:
+        out.append(eval_cards_html(q.metrics, list(METRIC_ZH)))
+    out.append("</div>")
+    return "".join(out)

@@ -1,0 +1,213 @@
+"""The vector-store contract, run against embedded Chroma and a real ``chroma run`` server;
+then the whole assistant over the sample corpus in server mode, compared with embedded mode."""
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import pytest
+
+from rag.chroma_store import ChromaStore, Plan
+from rag.errors import StoreError
+from rag.types import Chunk, Filters
+from tests.chroma_server import ChromaServer, ChromaServerError, chroma_executable, free_port
+from tests.conftest import SAMPLES
+
+DIM = 16
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory):
+    if chroma_executable() is None:
+        pytest.skip("the `chroma` command is not installed")
+    srv = ChromaServer(tmp_path_factory.mktemp("chroma-server") / "db")
+    try:
+        srv.start()
+    except ChromaServerError as e:
+        pytest.fail(str(e))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(params=["embedded", "server"])
+def store(request, tmp_path):
+    """An empty collection of the backend under test (a fresh name per test)."""
+    name = f"contract-{uuid.uuid4().hex[:12]}"
+    if request.param == "embedded":
+        s = ChromaStore.open(tmp_path, name)
+    else:
+        srv = request.getfixturevalue("chroma_server")
+        s = ChromaStore.open(tmp_path, name, srv.host, srv.port)
+    yield s
+    s.client.delete_collection(name)
+
+
+def make_chunks() -> list[Chunk]:
+    """Two proposals; content, suggestion and replies of two departments; one meta chunk."""
+    rows = [("20210001", 2021, "content", None), ("20210001", 2021, "suggestion", None),
+            ("20210001", 2021, "reply", "市教育局"), ("20210001", 2021, "reply", "市财政局"),
+            ("20220002", 2022, "content", None), ("20220002", 2022, "reply", "市教育局"),
+            ("20220002", 2022, "reply", "市卫生健康局"), ("20220002", 2022, "meta", None)]
+    out = []
+    for i, (pid, year, section, dep) in enumerate(rows):
+        dk = f"{dep[1:-1]}:" if dep else ""
+        out.append(Chunk(id=f"{pid}:{section}:{dk}{i}", proposal_id=pid, year=year, title=f"标题{pid}",
+                         section=section, n=str(i), text=f"第{i}段 {section} 文本", proposers="张三、李四",
+                         department=dep, heading=f"{dep} › 一、举措" if dep else None,
+                         handling_units="市教育局,市财政局", source=f"/x/{pid}.txt", start=i * 10,
+                         end=i * 10 + 8, context=f"《标题{pid}》"))
+    return out
+
+
+def unit_vectors(n: int, seed: int = 0) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=(n, DIM)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def filled(store):
+    chunks = make_chunks()
+    vecs = unit_vectors(len(chunks))
+    store.upsert(chunks, vecs, [f"h{i}" for i in range(len(chunks))])
+    return store, chunks, vecs
+
+
+def ids(results) -> set[str]:
+    return {c.id for c, _ in results}
+
+
+class TestStoreContract:
+    def test_empty_store(self, store):
+        assert store.count() == 0
+        assert store.hashes() == {}
+        assert store.query(unit_vectors(1)[0], 5) == []
+
+    def test_upsert_count_hashes(self, filled):
+        store, chunks, _ = filled
+        assert store.count() == len(chunks)
+        assert store.hashes() == {c.id: f"h{i}" for i, c in enumerate(chunks)}
+
+    def test_query_round_trips_chunks_best_first(self, filled):
+        store, chunks, vecs = filled
+        for i, c in enumerate(chunks):
+            res = store.query(vecs[i], 3)
+            assert len(res) == 3
+            top, sim = res[0]
+            assert top == c  # every field survives the metadata round trip (None stays None)
+            assert sim == pytest.approx(1.0, abs=1e-4)
+            sims = [s for _, s in res]
+            assert sims == sorted(sims, reverse=True)
+        assert len(store.query(vecs[0], 100)) == len(chunks)  # k above the count is clamped
+
+    def test_upsert_replaces_changed_chunks(self, filled):
+        store, chunks, vecs = filled
+        changed = Chunk(**{**chunks[0].__dict__, "text": "改过的文本"})
+        store.upsert([changed], vecs[:1], ["h-new"])
+        assert store.count() == len(chunks)
+        assert store.hashes()[changed.id] == "h-new"
+        assert store.query(vecs[0], 1)[0][0].text == "改过的文本"
+
+    def test_delete(self, filled):
+        store, chunks, vecs = filled
+        gone = [chunks[0].id, chunks[5].id]
+        store.delete(gone)
+        assert store.count() == len(chunks) - 2
+        assert not set(gone) & set(store.hashes())
+        assert not set(gone) & ids(store.query(vecs[0], 100))
+
+    @pytest.mark.parametrize("plan, expected", [
+        (Plan(proposal_ids=frozenset({"20220002"})), {4, 5, 6, 7}),
+        (Plan(section="reply"), {2, 3, 5, 6}),
+        # a department keeps every non-reply paragraph and only its own replies
+        (Plan(department_key="教育局"), {0, 1, 2, 4, 5, 7}),
+        (Plan(proposal_ids=frozenset({"20210001"}), department_key="财政局", section="reply"), {3}),
+        (Plan(proposal_ids=frozenset({"20210001", "20220002"}), section="meta"), {7}),
+        (Plan(proposal_ids=frozenset()), set()),
+        (Plan(), set(range(8))),
+    ])
+    def test_filters(self, filled, plan, expected):
+        store, chunks, vecs = filled
+        got = ids(store.query(vecs[0], 100, plan))
+        assert got == {chunks[i].id for i in expected}
+
+    def test_hashes_pages_past_one_batch(self, store):
+        n = 5_003  # hashes() reads in pages of 5,000
+        base = make_chunks()[0]
+        chunks = [Chunk(**{**base.__dict__, "id": f"p:{i}", "n": str(i)}) for i in range(n)]
+        store.upsert(chunks, unit_vectors(n, seed=1), [f"h{i}" for i in range(n)])
+        h = store.hashes()
+        assert len(h) == n and h["p:0"] == "h0" and h[f"p:{n - 1}"] == f"h{n - 1}"
+
+    def test_reset(self, filled):
+        store, _, vecs = filled
+        store.reset()
+        assert store.count() == 0 and store.query(vecs[0], 3) == []
+
+
+def test_unreachable_server_is_a_store_error(tmp_path):
+    port = free_port()
+    with pytest.raises(StoreError) as e:
+        ChromaStore.open(tmp_path, "proposals", "127.0.0.1", port)
+    assert f"127.0.0.1:{port}" in str(e.value) and "chroma run" in str(e.value)
+
+
+# ---- the whole assistant in server mode ---------------------------------------------------
+
+QUESTIONS = ["科技局怎么答复人才引进的建议?", "加装电梯的市级补贴标准现在是每台多少钱？",
+             "垃圾分类“绿色账户”积分奖励是在哪几个街道试点的？", "跨境电商海外仓有什么支持政策"]
+
+
+@pytest.fixture(scope="module")
+def server_assistant(chroma_server, tmp_path_factory, make_settings):
+    from rag.assistant import Assistant
+
+    s = make_settings(tmp_path_factory.mktemp("server-index"), chroma_host=chroma_server.host,
+                      chroma_port=chroma_server.port)
+    a = Assistant(s, answerer="extractive")
+    report = a.ingest([SAMPLES])
+    assert report.ok, report.failures
+    return a
+
+
+@pytest.mark.slow
+def test_server_mode_keeps_vectors_on_the_server(server_assistant, sample_assistant, chroma_server):
+    st = server_assistant.stats()
+    assert st["chroma"] == f"{chroma_server.host}:{chroma_server.port}"
+    assert st["problems"] == []
+    assert st["vectors"] == st["chunks"] == sample_assistant.stats()["chunks"]
+    assert not (server_assistant.index.dir / "chroma").exists()  # no embedded copy in the data dir
+    assert (server_assistant.index.dir / "catalogue.sqlite").exists()  # catalogue and BM25 stay local
+    assert server_assistant.index.store.hashes() == sample_assistant.index.store.hashes()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("retriever", ["dense", "bm25", "hybrid"])
+def test_server_mode_retrieves_like_embedded(server_assistant, sample_assistant, retriever):
+    from rag.retrievers import make_retriever
+
+    remote = make_retriever(server_assistant.index, retriever)
+    local = make_retriever(sample_assistant.index, retriever)
+    filters = [None, Filters(year=2022), Filters(department="市教育局"), Filters(section="reply")]
+    for q in QUESTIONS:
+        for f in filters:
+            got = [h.chunk.id for h in remote.retrieve(q, 5, f)]
+            want = [h.chunk.id for h in local.retrieve(q, 5, f)]
+            assert got == want, (q, f)
+            assert got or f is not None
+
+
+@pytest.mark.slow
+def test_server_mode_answers_like_embedded(server_assistant, sample_assistant):
+    for q in QUESTIONS:
+        remote, local = server_assistant.ask(q), sample_assistant.ask(q)
+        assert remote.answer == local.answer
+        assert [c.chunk_id for c in remote.citations] == [c.chunk_id for c in local.citations]
+
+
+@pytest.mark.slow
+def test_server_down_is_a_clear_error(tmp_path, make_settings):
+    from rag.assistant import Assistant
+
+    port = free_port()
+    with pytest.raises(StoreError, match=f"127.0.0.1:{port}"):
+        Assistant(make_settings(tmp_path, chroma_host="127.0.0.1", chroma_port=port))

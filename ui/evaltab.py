@@ -1,0 +1,106 @@
+"""The 评测 tab: pick a dataset, run the eval with a progress bar, read cards, charts and questions."""
+from __future__ import annotations
+
+import gradio as gr
+
+from rag.errors import ProposalError
+from ui import features
+from ui.errors import friendly
+from ui.render import (eval_cards_html, eval_charts_html, eval_question_html, eval_questions_html, esc,
+                       notice_html)
+
+CONFIG_ZH = {"hybrid": "hybrid（向量+BM25 融合）", "bm25": "bm25（关键词）", "dense": "dense（向量）",
+             "naive": "naive（朴素基线）"}
+
+
+def _stage(stage: str) -> str:
+    words = {"ingest parse": "导入评测语料：解析", "ingest chunk": "导入评测语料：切分",
+             "ingest embed": "导入评测语料：计算向量", "grade": "评分"}
+    if stage in words:
+        return words[stage]
+    if stage.endswith(" outlines"):
+        return f"{stage.split()[0]}：答复提纲"
+    return f"{stage}：逐题作答"
+
+
+class EvalTab:
+    def __init__(self, assistant):
+        self.a = assistant
+
+    def datasets(self) -> list[str]:
+        from evals.api import dataset_paths
+
+        return list(dataset_paths())
+
+    def run(self, dataset: str, configs: list[str], progress=gr.Progress()):
+        from evals.api import run_eval
+
+        if not dataset:
+            raise gr.Error("请先选择评测数据集。")
+        if not configs:
+            raise gr.Error("请至少选择一种检索配置。")
+
+        def step(stage: str, done: int, total: int) -> None:
+            progress((done, total), desc=_stage(stage))
+
+        progress(0, desc="准备评测…")
+        try:
+            run = run_eval(dataset, configs=list(configs), progress=step, settings=self.a.settings,
+                           answerer=self.a.answerer_name, judge=False)
+        except ProposalError as e:
+            raise gr.Error(friendly(e)) from None
+        from evals.results import METRICS
+
+        cards = "".join(eval_cards_html(cr.overall, METRICS, title=CONFIG_ZH.get(name, name))
+                        for name, cr in run.configs.items())
+        notes = [n for cr in run.configs.values() for n in cr.notes] + run.notes
+        head = notice_html(f"数据集 {run.dataset}：{len(next(iter(run.configs.values())).questions)} 道题 · "
+                           f"{'、'.join(run.configs)} · {run.created}", "ok")
+        if notes:
+            head += "".join(f'<p class="hint">{esc(n)}</p>' for n in notes)
+        names = list(run.configs)
+        first = run.configs[names[0]]
+        return (head + cards, eval_charts_html(first.by_type), eval_questions_html(first.questions),
+                gr.update(choices=names, value=names[0], visible=len(names) > 1), run, "")
+
+    def pick_config(self, run, name: str):
+        if run is None or name not in run.configs:
+            return gr.update(), gr.update(), ""
+        cr = run.configs[name]
+        return eval_charts_html(cr.by_type), eval_questions_html(cr.questions), ""
+
+    def open_question(self, run, name: str, evt: gr.EventData) -> str:
+        qid = (evt._data or {}).get("q") or ""
+        if run is None:
+            return ""
+        cr = run.configs.get(name) or next(iter(run.configs.values()))
+        q = next((x for x in cr.questions if x.id == qid), None)
+        return eval_question_html(q) if q else ""
+
+
+def build(assistant, handlers, clicks_js: str) -> None:
+    if not features.available("evals.api"):
+        gr.HTML(notice_html(features.NOT_READY.format(what="评测", module="evals.api"), "warn"),
+                elem_id="eval-not-ready")
+        return
+    from evals.api import CONFIGS
+
+    tab = EvalTab(assistant)
+    run_state = gr.State(None)
+    with gr.Row():
+        dataset = gr.Dropdown(label="评测数据集", choices=tab.datasets(), value="samples", elem_id="eval-dataset")
+        configs = gr.CheckboxGroup(label="检索配置", choices=[(CONFIG_ZH[c], c) for c in CONFIGS],
+                                   value=["hybrid"], elem_id="eval-configs")
+    go = gr.Button("运行评测", variant="primary", elem_id="eval-run")
+    summary = gr.HTML(elem_id="eval-summary")
+    charts = gr.HTML(elem_id="eval-charts")
+    which = gr.Dropdown(label="查看配置", choices=[], visible=False, elem_id="eval-config-pick")
+    gr.Markdown("#### 逐题查看（点击一行）")
+    with gr.Row():
+        table = gr.HTML(elem_id="eval-questions", js_on_load=clicks_js, max_height=700)
+        detail = gr.HTML(elem_id="eval-question", padding=True)
+    go.click(tab.run, inputs=[dataset, configs], outputs=[summary, charts, table, which, run_state, detail],
+             concurrency_limit=1, concurrency_id="eval", api_visibility="private")
+    which.change(tab.pick_config, inputs=[run_state, which], outputs=[charts, table, detail],
+                 api_visibility="private")
+    table.click(tab.open_question, inputs=[run_state, which], outputs=detail, queue=False, api_visibility="private")
