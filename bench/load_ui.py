@@ -5,7 +5,7 @@
 
 Each session is its own Gradio client (its own browser-like session and conversation state)
 and asks ``--turns`` questions of the sample eval set in a row, the later ones as follow-ups.
-All sessions start together. Prints every error (goal: none) and the latency of a question,
+All sessions start together, after one warm-up question (reported apart). Prints every error (goal: none) and the latency of a question,
 from sending it to the final answer, as p50 / p95 / max. Bounded by ``--timeout`` per question.
 """
 from __future__ import annotations
@@ -125,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         proc, url = start_app(args.data_dir)
     try:
         qs = questions(args.questions)
+        warm = session(url, [qs[-1]], threading.Barrier(1), args.timeout)  # models load on the first question
+        print(f"warm-up question: {warm.latencies_ms[0] if warm.latencies_ms else float('nan'):.0f} ms"
+              + (f" ({warm.errors[0]})" if warm.errors else ""))
         plans = [[qs[(i * args.turns + j) % len(qs)] for j in range(args.turns)] for i in range(args.sessions)]
         barrier = threading.Barrier(args.sessions)
         t0 = time.perf_counter()

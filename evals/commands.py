@@ -26,6 +26,8 @@ def eval_command(
                                                                "(default DATA_DIR/evals/runs/<dataset>-<time>)"),
         check: bool = typer.Option(False, "--check", help="compare with the pinned figures; exit 1 on a regression"),
         expected: Optional[Path] = typer.Option(None, "--expected", help="pinned figures (default evals/expected.yaml)"),
+        pin: bool = typer.Option(False, "--pin", help="write this run's figures into the pinned file "
+                                                      "(replaces the pins of the configs run)"),
         answerer: str = typer.Option("extractive", help="extractive | llm | auto"),
         judge: Optional[bool] = typer.Option(None, "--judge/--no-judge",
                                              help="LLM judge second opinion (default: on when a chat model is set)"),
@@ -39,7 +41,7 @@ def eval_command(
 
     from evals.api import CONFIGS, run_eval
     from evals.dataset import resolve
-    from evals.gate import EXPECTED, load_expected
+    from evals.gate import EXPECTED, load_expected, pin as pin_run, write_expected
     from rag.cli import fail
     from rag.errors import ProposalError
     from rag.settings import Settings
@@ -70,6 +72,10 @@ def eval_command(
                            answerer=answerer, judge=judge, progress=progress)
         lines = run.check(pins) if check else []
         paths = run.write(out_dir)
+        if pin:
+            target = expected or EXPECTED
+            write_expected(pin_run(run, load_expected(target) if Path(target).exists() else {}), target)
+            console.print(f"pinned {run.dataset} / {', '.join(run.configs)} in {target}")
     except ProposalError as e:
         fail(e)
     if as_json:

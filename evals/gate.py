@@ -84,3 +84,45 @@ def _is_section(d: dict) -> bool:
     """config -> metric -> {value, tol} (rather than dataset -> config -> ...)."""
     return bool(d) and all(isinstance(m, dict) and m and all(isinstance(s, dict) and "value" in s for s in m.values())
                            for m in d.values())
+
+
+# ---- pinning ------------------------------------------------------------------------------
+PINNED = ("proposal_recall@10", "paragraph_hit@10", "mrr@10", "ndcg@10", "citation_recall", "citation_precision",
+          "fact_recall", "number_accuracy", "refusal_rate", "false_refusal_rate", "latency_p50_ms",
+          "latency_p95_ms", "precedent_recall")
+HEADER = """\
+# Pinned eval figures: dataset -> config -> metric -> {value, tol}.
+# Higher-is-better metrics fail below value - tol; false_refusal_rate and latency_* fail above
+# value + tol. Checked by `proposals eval DATASET --check` and tests/test_evals_gate.py.
+# Re-pin after an intended change with `proposals eval DATASET --pin` (see evals/README.md).
+"""
+
+
+def tolerance(metric: str, value: float) -> float:
+    """Default slack: a few points on rates; latency may be ~3x slower (machines differ) before failing."""
+    if metric.startswith("latency_"):
+        return float(round(max(250.0, 2 * value), -1))
+    if metric in ("refusal_rate", "false_refusal_rate"):
+        return 0.08
+    if metric == "precedent_recall":
+        return 0.1
+    if metric in ("fact_recall", "number_accuracy"):
+        return 0.06
+    return 0.05
+
+
+def pin(run, existing: dict | None = None) -> dict:
+    """``existing`` with this run's configs replaced by their measured figures."""
+    data = {k: dict(v) for k, v in (existing or {}).items()}
+    section = data.setdefault(run.dataset, {})
+    for cfg, result in run.configs.items():
+        section[cfg] = {m: {"value": round(float(result.overall[m]), 1 if m.startswith("latency_") else 3),
+                            "tol": tolerance(m, float(result.overall[m]))}
+                        for m in PINNED if m in result.overall}
+    return data
+
+
+def write_expected(data: dict, path: str | Path = EXPECTED) -> None:
+    validate(data, str(path))
+    body = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, default_flow_style=None, width=120)
+    Path(path).write_text(HEADER + body, encoding="utf-8")

@@ -13,6 +13,7 @@ _LIST = re.compile(r"哪些提案|哪几件|哪几份|哪件提案|哪份提案|
 _CATALOGUE_VERB = re.compile(r"(答复|办理|承办)(过|了)?(哪|的提案)|(提出|提交|提的|交的)(的)?(提案|哪)|联名|年(的|提出的|提交的)?提案")
 _META = re.compile(r"谁提|提案者|谁提出|由谁|哪个部门(办理|答复|负责)|哪些部门(办理|答复)|办理单位|主办单位|"
                    r"(有|有没有)(部门)?答复|答复了吗|回复了吗|网友|支持票|反对票|多少人支持")
+_ABOUT_SUGGESTION = re.compile(r"建议|提议|提出")
 _OUTLINE = re.compile(r"提纲|起草.{0,4}答复|答复.{0,2}草稿")
 _YEAR = re.compile(r"(20\d{2})\s*年")
 _FOLLOWUP = re.compile(r"^(那|那么|还有|换成|如果是)?(.{1,16})(呢|怎么样|又如何|如何)[?？]?$")
@@ -70,7 +71,8 @@ def analyse(question: str, vocab: Vocabulary, history: list[str] | None = None,
         intent = "outline"
     elif _LIST.search(q):
         intent = "list"
-    elif _META.search(q):
+    elif _META.search(q) and not (_ABOUT_SUGGESTION.search(q) and vocab.department_in(q)):
+        # "建议发放消费券，卫生健康局答复了吗" asks what a department said, not whether it replied
         intent = "meta"
 
     dept = vocab.department_in(q)

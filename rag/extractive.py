@@ -14,6 +14,9 @@ from rag.verify import REFUSAL, support_text
 
 _ASKS_NUMBER = re.compile(r"多少|几[个条家所项天年月次名人位座处类]|比例|标准|占比|多长|多久|多大|多高|多远|几层|金额|权重|时间|什么时候|何时|哪一年|哪年")
 _DIGIT = re.compile(r"\d")
+# courtesy sentences every reply has; they never answer a question
+_BOILERPLATE = re.compile(r"收悉|感谢|现答复如下|答复如下|关心和支持|关心与支持|宝贵意见|继续关注|再次感谢|参考价值|高度重视您|提出的关于.{0,40}的(建议|提案)")
+_ASKS_HOW = re.compile(r"怎么(答复|回应|回复|做|办|落实)|如何(答复|回应|落实)|采取了哪些|有哪些(措施|举措)")
 _ASKS_REPLY = re.compile(r"落实|答复|回应|采纳|怎么样|打算|进展|办理|回复|做了|建了|出台|怎么做")
 
 
@@ -77,6 +80,8 @@ class ExtractiveAnswerer:
                     score -= 0.15
                 if wants_reply and h.chunk.section == "reply":
                     score += 0.1
+                if _BOILERPLATE.search(s):
+                    score -= 0.3
                 out.append(Scored(score, h.chunk, rank, s))
         out.sort(key=lambda x: -x.score)
         return out
@@ -95,9 +100,11 @@ class ExtractiveAnswerer:
         if not ok:
             return Answer(question=question, answer=REFUSAL, abstained=True, mode=self.mode, contexts=hits,
                           intent=intent)
+        # "怎么答复…" asks for the gist of a reply: allow one more sentence
+        limit = self.max_sentences + (1 if _ASKS_HOW.search(question) else 0)
         chosen = [ok[0]]
         for s in ok[1:]:
-            if len(chosen) >= self.max_sentences or s.score < self.second_ratio * ok[0].score:
+            if len(chosen) >= limit or s.score < self.second_ratio * ok[0].score:
                 break
             if s.text != chosen[0].text:
                 chosen.append(s)

@@ -196,10 +196,11 @@ class Outline:
 class Candidate:
     chunk: Chunk
     kind: str  # measure | plan
-    relevance: float
+    relevance: float  # for ranking: evidence, topic of the proposal, own department
     own: bool  # a reply of the drafting department
     lexical: float = 0.0
     dense: float = 0.0
+    evidence: float = 0.0  # how well the paragraph itself matches the suggestion
 
 
 @dataclass
@@ -208,15 +209,13 @@ class OutlineDrafter:
     the dev set and the sample set (docs/staff.md)."""
 
     depth: int = 12  # hits per retrieval (own department, then everyone)
-    lexical_weight: float = 0.45  # idf-weighted share of the suggestion's words in the paragraph
-    dense_weight: float = 0.25  # embedding similarity, rescaled from [dense_low, dense_high] to [0, 1]
-    topic_weight: float = 0.3  # how close the precedent proposal as a whole is to the new one
-    own_bonus: float = 0.05
+    lexical_weight: float = 0.5  # idf-weighted share of the suggestion's words in the paragraph
+    dense_weight: float = 0.5  # embedding similarity, rescaled from [dense_low, dense_high] to [0, 1]
     dense_low: float = 0.84  # e5 cosines of unrelated Chinese paragraphs sit around here
     dense_high: float = 0.92
-    floor: float = 0.3  # below this no precedent is useful
-    min_coverage: float = 0.12  # ...and a paragraph must share some wording with the suggestion
-    min_dense: float = 0.5  # ...or be close in meaning
+    floor: float = 0.36  # evidence below this: not a useful precedent for the suggestion
+    topic_weight: float = 0.3  # ranking only: how close the precedent proposal is to the new one
+    own_bonus: float = 0.05  # ranking only: the drafting department's own reply
     max_measures: int = 3
     max_plans: int = 2
     max_quote_chars: int = 150
@@ -274,10 +273,10 @@ class OutlineDrafter:
             cov = coverage(terms, c.text + _item_heading(c), idf)
             dense = float(np.clip((float(qv @ _unit(v)) - self.dense_low) / (self.dense_high - self.dense_low), 0, 1))
             is_own = department_key(c.department) == dk
-            rel = (self.lexical_weight * cov + self.dense_weight * dense
-                   + self.topic_weight * topic.get(c.proposal_id, 0.0) + (self.own_bonus if is_own else 0.0))
-            if rel >= self.floor and (cov >= self.min_coverage or dense >= self.min_dense):
-                out.append(Candidate(c, reply_kind(c) or "measure", rel, is_own, cov, dense))
+            evidence = self.lexical_weight * cov + self.dense_weight * dense
+            if evidence >= self.floor:
+                rank = evidence + self.topic_weight * topic.get(c.proposal_id, 0.0) + (self.own_bonus if is_own else 0)
+                out.append(Candidate(c, reply_kind(c) or "measure", rank, is_own, cov, dense, evidence))
         return sorted(out, key=lambda x: -x.relevance)
 
     def pick(self, cands: list[Candidate], kind: str, limit: int) -> list[Candidate]:

@@ -72,7 +72,7 @@ def answer_text_html(text: str, citations: Sequence[Citation]) -> str:
 def source_card_html(c: Citation, chunk: Chunk | None) -> str:
     title = f"《{chunk.title}》" if chunk else ""
     return (f'<button type="button" class="source-card" data-chunk="{esc(c.chunk_id)}">'
-            f'<span class="card-head"><b>[{esc(c.marker)}]</b> {esc(c.proposal_id)}{esc(title)}</span>'
+            f'<span class="card-head"><span class="card-marker">[{esc(c.marker)}]</span> {esc(c.proposal_id)}{esc(title)}</span>'
             f'<span class="card-where">{esc(where(c))}</span>'
             f'<span class="card-quote">「{esc(c.quote)}」</span></button>')
 
@@ -218,7 +218,7 @@ def focus_header_html(p: Proposal, c: Chunk) -> str:
 
 def proposal_html(p: Proposal, *, focus: Focus | None = None, meta: Chunk | None = None) -> str:
     """A whole proposal by section, escaped; the focused chunk's paragraph marked."""
-    out = [f'<article class="proposal" data-pid="{esc(p.id)}">']
+    out = [f'<article class="proposal" data-proposal="{esc(p.id)}">']
     if focus is not None:
         out.append(focus_header_html(p, focus.chunk))
     out.append(f'<h3 class="proposal-title">{esc(p.id)}《{esc(p.title)}》</h3>')
@@ -363,7 +363,7 @@ def outline_html(o: dict) -> str:
             if bullets:
                 items = "".join(f"<li>{_cited_text_html(b.get('text', ''), b.get('citations') or [])}</li>"
                                 for b in bullets)
-                out.append(f"<div><b>{name}</b><ul>{items}</ul></div>")
+                out.append(f"<div><strong>{name}</strong><ul>{items}</ul></div>")
         out.append("</div>")
     prec = o.get("precedents") or []
     if prec:
@@ -453,15 +453,15 @@ def eval_question_html(q) -> str:
     if q.answer_facts:
         found = q.facts_found or [False] * len(q.answer_facts)
         items = "".join(f'<li>{"✓" if ok else "✗"} {esc(f)}</li>' for f, ok in zip(q.answer_facts, found))
-        out.append(f"<div><b>应包含的事实</b><ul>{items}</ul></div>")
+        out.append(f"<div><strong>应包含的事实</strong><ul>{items}</ul></div>")
     if q.evidence:
         items = "".join(f"<li>{esc(e.proposal)} · {esc(e.department or SECTION_LABEL.get(e.section, e.section))}："
                         f"「{esc(e.quote)}」</li>" for e in q.evidence)
-        out.append(f"<div><b>标注的依据</b><ul>{items}</ul></div>")
+        out.append(f"<div><strong>标注的依据</strong><ul>{items}</ul></div>")
     bad = [s for s in q.sentences if not s.supported]
     if bad:
         items = "".join(f"<li>{esc(s.text)}（缺少依据：{esc('、'.join(s.missing))}）</li>" for s in bad)
-        out.append(f"<div><b>未被引用支撑的句子</b><ul>{items}</ul></div>")
+        out.append(f"<div><strong>未被引用支撑的句子</strong><ul>{items}</ul></div>")
     if q.metrics:
         out.append(eval_cards_html(q.metrics, list(METRIC_ZH)))
     out.append("</div>")

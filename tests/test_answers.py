@@ -1,0 +1,129 @@
+"""End-to-end answers over the sample corpus: cited, verbatim, complete lists, refusals."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from rag.errors import ProposalError
+from rag.textnorm import contains, norm
+from rag.verify import REFUSAL
+from tests.conftest import ROOT
+
+
+def assert_grounded(ans):
+    """Every citation's quote is verbatim in its chunk, and every marker has a citation."""
+    chunks = {h.chunk.id: h.chunk for h in ans.contexts}
+    assert ans.citations
+    for c in ans.citations:
+        assert c.chunk_id in chunks
+        assert c.quote and c.quote in chunks[c.chunk_id].text
+        assert f"[{c.marker}]" in ans.answer
+
+
+@pytest.mark.parametrize("question,facts", [
+    ("加装电梯的市级补贴标准现在是每台多少钱？", ["每台15万元"]),
+    ("2023年1—9月全市出租屋火灾起数同比下降了多少？", ["21.6%"]),
+    ("惠企政策服务平台叫什么名字？归集了多少条政策？", ["莞企通", "1,860条"]),
+    ("2022年上半年全市跨境电商进出口额是多少？同比增长多少？", ["486亿元", "32.5%"]),
+])
+def test_fact_answers_quote_the_source_verbatim(sample_assistant, question, facts):
+    ans = sample_assistant.ask(question)
+    assert not ans.abstained and ans.mode == "extractive"
+    assert_grounded(ans)
+    for f in facts:
+        assert f in ans.answer  # numbers come out exactly as written, separators included
+
+
+def test_department_question_cites_that_departments_reply(sample_assistant):
+    ans = sample_assistant.ask("科技局怎么答复人才引进的建议?")
+    assert_grounded(ans)
+    assert ans.citations[0].proposal_id == "20220077"
+    assert ans.citations[0].department == "市科学技术局" and ans.citations[0].section == "reply"
+    assert ans.citations[0].heading.startswith("市科学技术局 › ")
+
+
+@pytest.mark.parametrize("question,expected", [
+    ("市住房和城乡建设局答复过哪些提案？", {"20220239", "20230714"}),
+    ("市场监管局答复过哪些提案？", {"20220239", "20240342", "20240587"}),
+    ("2023年提出的提案有哪些？", {"20230156", "20230263", "20230714"}),
+    ("民主党派市委会提交的提案有哪些？", {"20210301", "20220239", "20230263", "20240587"}),
+    ("哪些提案是几位委员联名提出的？", {"20210455", "20230156", "20230714", "20250129"}),
+])
+def test_catalogue_lists_are_complete(sample_assistant, question, expected):
+    ans = sample_assistant.ask(question)
+    assert ans.intent == "catalogue"
+    assert {c.proposal_id for c in ans.citations} == expected
+    assert_grounded(ans)
+    assert all(c.section == "meta" for c in ans.citations)
+
+
+def test_topical_list_gives_one_line_per_proposal(sample_assistant):
+    ans = sample_assistant.ask("哪些提案的答复提到了“免申即享”？")
+    assert ans.intent == "list"
+    ids = [c.proposal_id for c in ans.citations]
+    assert len(ids) == len(set(ids)) and {"20220077", "20240587"} <= set(ids)
+    assert_grounded(ans)
+
+
+def test_pending_reply_is_reported_as_not_yet_answered(sample_assistant):
+    ans = sample_assistant.ask("钟美琪委员关于养老助餐的提案有部门答复了吗？")
+    assert not ans.abstained and "暂无答复" in ans.answer
+    assert ans.citations[0].chunk_id == "20250063:meta:0" and ans.citations[0].quote == "暂无答复"
+
+
+def test_who_proposed(sample_assistant):
+    ans = sample_assistant.ask("关于加强新就业形态劳动者权益保障的提案是谁提的？")
+    assert "刘佩珊" in ans.answer and "关志勇" in ans.answer
+    assert_grounded(ans)
+
+
+@pytest.mark.parametrize("question", [
+    "长者饭堂对高龄老人的就餐补贴标准是多少？",
+    "东莞市2025年的GDP增速目标是多少？",
+])
+def test_refuses_when_the_corpus_has_no_answer(sample_assistant, question):
+    ans = sample_assistant.ask(question)
+    assert ans.abstained and ans.answer == REFUSAL and ans.citations == []
+    assert ans.leads  # nearest proposals offered as leads
+
+
+def test_follow_up_carries_the_topic_to_another_department(sample_assistant):
+    first = "市科学技术局怎么答复人才引进的建议?"
+    ans = sample_assistant.ask("那人社局呢?", history=[first])
+    assert not ans.abstained
+    assert {c.department for c in ans.citations} == {"市人力资源和社会保障局"}
+
+
+def test_empty_question_is_an_error(sample_assistant):
+    with pytest.raises(ProposalError):
+        sample_assistant.ask("   ")
+
+
+def test_answer_json_contract(sample_assistant):
+    d = sample_assistant.ask("加装电梯的市级补贴标准现在是每台多少钱？", id="q1").to_json()
+    assert set(d) >= {"id", "question", "answer", "abstained", "mode", "citations", "contexts", "timings_ms"}
+    assert d["id"] == "q1" and d["mode"] == "extractive" and isinstance(d["abstained"], bool)
+    assert set(d["citations"][0]) == {"marker", "chunk_id", "proposal_id", "section", "department", "heading", "quote"}
+    assert len(d["contexts"]) >= 10
+    assert set(d["contexts"][0]) >= {"chunk_id", "proposal_id", "section", "department", "text", "score"}
+    assert set(d["timings_ms"]) == {"retrieve", "answer", "total"}
+    json.dumps(d, ensure_ascii=False)
+
+
+def test_cli_ask_jsonl(sample_assistant, tmp_path, embed_cache):
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text('{"id": "a", "question": "加装电梯的市级补贴标准现在是每台多少钱？", "type": "number"}\n\n'
+                     '{"id": "b", "question": "长者饭堂对高龄老人的就餐补贴标准是多少？"}\n', encoding="utf-8")
+    env = {"PROPOSALS_DATA_DIR": str(sample_assistant.index.dir), "PROPOSALS_EMBED_CACHE": str(embed_cache),
+           "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "--jsonl", str(qfile)], cwd=ROOT,
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(x) for x in out.stdout.splitlines()]
+    assert [r["id"] for r in rows] == ["a", "b"]
+    assert not rows[0]["abstained"] and rows[1]["abstained"]
+    assert any(contains(c["text"], "15万元") for c in rows[0]["contexts"][:3])
+    assert norm("每台15万元") in norm(rows[0]["answer"])

@@ -1,0 +1,190 @@
+"""The app's handlers, errors and server start, without a browser."""
+from __future__ import annotations
+
+import threading
+import time
+
+import gradio as gr
+import pytest
+from typer.testing import CliRunner
+
+from rag.errors import ConfigError, IndexMismatchError, IngestError, NoIndexError, ProposalError, StoreError
+from rag.types import Answer, Citation, Hit
+from ui import errors as ui_errors
+from ui.handlers import Handlers, filters_of
+from ui.render import ChatTurn
+from ui.rwlock import ReadWriteLock
+from ui.server import is_loopback, parse_auth
+
+
+def drain(gen) -> list:
+    return list(gen)
+
+
+@pytest.fixture
+def empty_assistant(tmp_path, make_settings):
+    from rag.assistant import Assistant
+
+    return Assistant(make_settings(tmp_path / "empty"), answerer="extractive")
+
+
+# ---- server start ---------------------------------------------------------------------------
+def test_auth_is_required_off_loopback(make_settings, tmp_path):
+    s = make_settings(tmp_path)
+    assert parse_auth(s, "127.0.0.1") is None and parse_auth(s, "localhost") is None and parse_auth(s, "::1") is None
+    with pytest.raises(ConfigError, match="PROPOSALS_AUTH|without a password"):
+        parse_auth(s, "0.0.0.0")
+    assert parse_auth(make_settings(tmp_path, auth="ana:s3cret"), "0.0.0.0") == ("ana", "s3cret")
+    for bad in ("nopassword", ":x", "user:"):
+        with pytest.raises(ConfigError, match="user:password"):
+            parse_auth(make_settings(tmp_path, auth=bad), "10.0.0.5")
+    assert is_loopback("127.0.0.2") and not is_loopback("192.168.1.2") and not is_loopback("example.org")
+
+
+def test_serve_refuses_a_public_address_without_auth(monkeypatch, tmp_path):
+    from rag.cli import app
+
+    monkeypatch.delenv("PROPOSALS_AUTH", raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env with an auth line
+    import ui.app
+
+    monkeypatch.setattr(ui.app, "launch", lambda *a, **k: pytest.fail("the app must not start"))
+    r = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path / "d")])
+    assert r.exit_code == 1
+    assert "PROPOSALS_AUTH" in r.output
+
+
+# ---- errors ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("err,expected", [
+    (NoIndexError("the index is empty"), ui_errors.NO_INDEX),
+    (IndexMismatchError("Chroma has 3 vectors"), "索引不完整"),
+    (StoreError("cannot write /x"), "无法读写"),
+    (IngestError("/tmp/a.txt", "empty file"), "文件是空的"),
+    (ConfigError("OPENAI_API_KEY is not set"), "配置有误"),
+    (ProposalError("问题为空", hint="请输入一个问题"), ui_errors.EMPTY_QUESTION),
+    (ProposalError("no proposal 2022 in the index"), ui_errors.INTERNAL),
+    (RuntimeError("Traceback (most recent call last)"), ui_errors.INTERNAL),
+])
+def test_errors_in_plain_chinese(err, expected):
+    msg = ui_errors.friendly(err)
+    assert expected in msg
+    assert "Traceback" not in msg and "Error" not in msg
+
+
+# ---- chat -----------------------------------------------------------------------------------
+class RecordingAssistant:
+    """Stands in for ``Assistant.stream``: records what the chat handler passes it."""
+
+    answerer_name = "extractive"
+
+    def __init__(self, answer: Answer):
+        self.answer = answer
+        self.calls: list[dict] = []
+
+    def stream(self, question, *, history=None, filters=None):
+        self.calls.append({"question": question, "history": history, "filters": filters})
+        yield "部分文字"
+        yield self.answer
+
+
+def test_chat_keeps_the_session_history_and_passes_filters(sample_assistant):
+    c = sample_assistant.catalogue.chunks(["20220077:meta:0"])[0]
+    fake = RecordingAssistant(Answer("q", "答案[1]", False, "extractive", [Citation.of("1", c, "x")], [Hit(c, 1.0)]))
+    h = Handlers(fake)  # type: ignore[arg-type]
+    steps = drain(h.chat("科技局怎么答复人才引进的建议?", [], "", "", ""))
+    html, turns, cleared, _ = steps[-1]
+    assert cleared == "" and len(turns) == 1 and turns[0].answer is fake.answer
+    assert any("部分文字" in s[0] for s in steps[:-1])  # streamed text shown before the answer
+    assert 'data-chunk="20220077:meta:0"' in html
+    drain(h.chat("那人社局呢？", turns, "2022", "市人力资源和社会保障局", ""))
+    assert fake.calls[0]["history"] == [] and fake.calls[0]["filters"] is None
+    assert fake.calls[1]["history"] == ["科技局怎么答复人才引进的建议?"]
+    f = fake.calls[1]["filters"]
+    assert f.year == 2022 and f.department == "市人力资源和社会保障局" and f.proposer is None
+
+
+def test_chat_rejects_an_empty_question(empty_assistant):
+    with pytest.raises(gr.Error, match="请先输入问题"):
+        drain(Handlers(empty_assistant).chat("   ", [], "", "", ""))
+
+
+def test_chat_on_an_empty_index_offers_the_samples(empty_assistant):
+    html, turns, _, show = drain(Handlers(empty_assistant).chat("加装电梯补贴多少？", [], "", "", ""))[-1]
+    assert turns[0].error == ui_errors.NO_INDEX and ui_errors.NO_INDEX in html
+    assert show.get("visible") is True
+
+
+def test_chat_answers_from_the_samples_with_filters(sample_assistant):
+    h = Handlers(sample_assistant)
+    html, turns, _, _ = drain(h.chat("加装电梯的补贴标准是多少？", [], "2022", "", ""))[-1]
+    ans = turns[0].answer
+    assert ans is not None and not ans.abstained and ans.citations
+    assert all(sample_assistant.catalogue.proposal(c.proposal_id).year == 2022 for c in ans.citations)
+    src = h.open_from_chat(turns, gr.EventData(None, {"chunk": ans.citations[0].chunk_id}))
+    assert "<mark>" in src and ans.citations[0].proposal_id in src
+
+
+def test_filters_of_turns_dropdown_values_into_filters():
+    assert filters_of("", "", "") is None and filters_of(None, None, None) is None
+    f = filters_of("2023", "", "方浩然")
+    assert (f.year, f.department, f.proposer) == (2023, None, "方浩然")
+
+
+# ---- uploads --------------------------------------------------------------------------------
+def test_bad_uploads_are_listed_per_file_in_chinese(empty_assistant, tmp_path):
+    up = tmp_path / "up"
+    up.mkdir()
+    (up / "empty.txt").write_bytes(b"")
+    (up / "binary.txt").write_bytes(b"\x00\x01\x02" * 50)
+    (up / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (up / "nocase.txt").write_text("内容:\n  只有内容没有案由。\n", encoding="utf-8")
+    summary, errors, _ = Handlers(empty_assistant).ingest_uploads([str(p) for p in sorted(up.iterdir())],
+                                                                  progress=lambda *a, **k: None)
+    for name, reason in (("empty.txt", "文件是空的"), ("binary.txt", "二进制文件"), ("notes.pdf", "不支持的文件类型"),
+                         ("nocase.txt", "缺少“案由”行")):
+        row = errors.split(f"<td>{name}</td>", 1)[1].split("</tr>", 1)[0]
+        assert reason in row, (name, row)
+    assert "0 个成功" in summary
+    assert not list((empty_assistant.settings.data_dir / "uploads").iterdir())  # failed copies removed
+
+
+def test_outline_upload_rejects_a_bad_file(empty_assistant, tmp_path):
+    bad = tmp_path / "scan.txt"
+    bad.write_bytes(b"\x00PK\x03\x04" * 20)
+    with pytest.raises(gr.Error, match="二进制文件"):
+        Handlers(empty_assistant).read_upload(str(bad))
+    good = tmp_path / "p.txt"
+    good.write_bytes("案由:(20990001)标题\n内容:\n  正文。\n".encode("gb18030"))
+    assert Handlers(empty_assistant).read_upload(str(good)).startswith("案由:(20990001)")
+
+
+# ---- the lock between questions and ingests -------------------------------------------------
+def test_an_ingest_waits_for_questions_and_questions_wait_for_it():
+    lock = ReadWriteLock()
+    order: list[str] = []
+    release = threading.Event()
+
+    def writer():
+        with lock.writing():
+            order.append("write")
+            release.wait(5)
+
+    def reader():
+        with lock.reading():
+            order.append("read")
+
+    w = threading.Thread(target=writer, daemon=True)
+    r = threading.Thread(target=reader, daemon=True)
+    with lock.reading():
+        w.start()
+        time.sleep(0.05)
+        assert order == [] and lock.busy_writing  # the writer waits for the question in progress
+        r.start()
+        time.sleep(0.05)
+        assert order == []  # a new question waits behind the queued ingest
+    time.sleep(0.05)
+    assert order == ["write"]
+    release.set()
+    w.join(5)
+    r.join(5)
+    assert order == ["write", "read"]
