@@ -14,6 +14,17 @@ from rag.verify import REFUSAL, support_text
 
 _ASKS_NUMBER = re.compile(r"多少|几[个条家所项天年月次名人位座处类]|比例|标准|占比|多长|多久|多大|多高|多远|几层|金额|权重|时间|什么时候|何时|哪一年|哪年")
 _DIGIT = re.compile(r"\d")
+_ENUM = re.compile(r"^\s*([(（]?\d{1,2}[)）.．、])")
+_DATE = re.compile(r"\d+\s*[年月日]|\d+\s*[—-]\s*\d+\s*月")
+_ASKS_WHEN = re.compile(r"什么时候|何时|哪一年|哪年|几月|日期|时间")
+
+
+def has_quantity(sentence: str, dates_ok: bool) -> bool:
+    """A figure other than a list number ("(3)") or, unless dates are wanted, a date."""
+    s = _ENUM.sub("", sentence)
+    if not dates_ok:
+        s = _DATE.sub("", s)
+    return bool(_DIGIT.search(s))
 # courtesy sentences every reply has; they never answer a question
 _BOILERPLATE = re.compile(r"收悉|感谢|现答复如下|答复如下|关心和支持|关心与支持|宝贵意见|继续关注|再次感谢|参考价值|高度重视您|提出的关于.{0,40}的(建议|提案)")
 _ASKS_HOW = re.compile(r"怎么(答复|回应|回复|做|办|落实)|如何(答复|回应|落实)|采取了哪些|有哪些(措施|举措)")
@@ -50,7 +61,7 @@ class ExtractiveAnswerer:
     mode = "extractive"
 
     def __init__(self, idf: Callable[[str], float], *, known: Callable[[str], bool] = lambda t: True,
-                 max_sentences: int = 2, min_score: float = 0.2, candidates: int = 6,
+                 max_sentences: int = 2, min_score: float = 0.08, candidates: int = 6,
                  second_ratio: float = 0.8, search: int = 8):
         self.idf = idf
         self.known = known  # is a word used anywhere in the corpus?
@@ -91,11 +102,12 @@ class ExtractiveAnswerer:
             return self.answer_list(question, hits)
         scored = self.score_sentences(question, hits)
         wants_number = bool(_ASKS_NUMBER.search(question))
+        dates_ok = bool(_ASKS_WHEN.search(question))
         # what the question asks the amount of must be in the sentence ("总投资" is not "新增泊位");
         # words the corpus never uses (colloquial paraphrases) cannot be checked this way
         focus = [f for f in focus_terms(question) if self.known(f)]
         ok = [s for s in scored[: self.search]
-              if s.score >= self.min_score and (not wants_number or _DIGIT.search(s.text))
+              if s.score >= self.min_score and (not wants_number or has_quantity(s.text, dates_ok))
               and mentions_all(s.text + (s.chunk.heading or ""), focus)]
         if not ok:
             return Answer(question=question, answer=REFUSAL, abstained=True, mode=self.mode, contexts=hits,

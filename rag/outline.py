@@ -87,14 +87,20 @@ def topic_terms(text: str) -> list[str]:
 
 
 def label_of(text: str, limit: int = 30) -> str:
-    """A suggestion's short title: its lead-in sentence, or its first clause."""
+    """A suggestion's short title: its lead-in sentence when short, else as many of its
+    opening clauses as fit, else its opening words."""
     body = _ORDINAL.sub("", text.strip())
     m = re.search(r"[。；;：:]", body)
-    head = body[: m.start()] if m and m.start() <= limit else body
-    if len(head) > limit:
-        comma = re.search(r"[,，]", head[: limit + 1])
-        head = head[: comma.start()] if comma else head[:limit] + "…"
-    return head
+    head = body[: m.start()] if m else body.rstrip("。")
+    if len(head) <= limit:
+        return head
+    out = ""
+    for clause in re.split(r"(?<=[，,])", head):
+        if len(out + clause) > limit + 6:
+            break
+        out += clause
+    out = out.rstrip("，,")
+    return out if out else head[:limit] + "…"
 
 
 # ---- the outline -----------------------------------------------------------------------
@@ -216,6 +222,7 @@ class OutlineDrafter:
     floor: float = 0.36  # evidence below this: not a useful precedent for the suggestion
     topic_weight: float = 0.3  # ranking only: how close the precedent proposal is to the new one
     own_bonus: float = 0.05  # ranking only: the drafting department's own reply
+    relative_floor: float = 0.7  # a bullet's evidence must reach this share of the section's best
     max_measures: int = 3
     max_plans: int = 2
     max_quote_chars: int = 150
@@ -279,9 +286,14 @@ class OutlineDrafter:
                 out.append(Candidate(c, reply_kind(c) or "measure", rank, is_own, cov, dense, evidence))
         return sorted(out, key=lambda x: -x.relevance)
 
-    def pick(self, cands: list[Candidate], kind: str, limit: int) -> list[Candidate]:
-        """The best ``limit`` of one kind, one per proposal first; own department's listed first."""
+    def pick(self, cands: list[Candidate], kind: str, limit: int, used: set[str] = frozenset()) -> list[Candidate]:
+        """The best ``limit`` of one kind: one per proposal first, paragraphs not yet cited by an
+        earlier suggestion first; the drafting department's own replies are listed first."""
         pool = [c for c in cands if c.kind == kind]
+        if pool:
+            best = max(c.evidence for c in pool)
+            pool = [c for c in pool if c.evidence >= self.relative_floor * best]
+        pool.sort(key=lambda c: (c.chunk.id in used, -c.relevance))
         chosen: list[Candidate] = []
         seen: set[str] = set()
         for c in pool:  # spread over proposals before taking a second paragraph of one
@@ -308,7 +320,7 @@ class OutlineDrafter:
         if not spans:
             return chunk.text.strip()
         scored = [(coverage(terms, chunk.text[a:b], idf), i) for i, (a, b) in enumerate(spans)]
-        best_score, i = max(scored)
+        best_score, i = max(scored, key=lambda x: (x[0], -x[1]))  # ties: the earlier sentence
         a, b = spans[i]
         for j in (i + 1, i - 1):  # a neighbour that also matches, if the quote stays short
             if 0 <= j < len(spans) and scored[j][0] >= 0.6 * best_score > 0:
@@ -325,11 +337,11 @@ class OutlineDrafter:
     def lead(c: Chunk) -> str:
         return f"{c.department}（{c.year}年答复提案{c.proposal_id}）"
 
-    def extractive(self, text: str, cands: list[Candidate], idf) -> list[OutlineBullet]:
+    def extractive(self, text: str, cands: list[Candidate], idf, used: set[str] = frozenset()) -> list[OutlineBullet]:
         terms = topic_terms(text)
         out = []
         for kind, limit in (("measure", self.max_measures), ("plan", self.max_plans)):
-            for cand in self.pick(cands, kind, limit):
+            for cand in self.pick(cands, kind, limit, used):
                 q = self.quote(terms, cand.chunk, idf)
                 b = checked_bullet(f"{self.lead(cand.chunk)}：{q}", cand.chunk, q, kind)
                 if b is not None:
@@ -337,12 +349,13 @@ class OutlineDrafter:
         return out
 
     # ---- chat model ---------------------------------------------------------------------
-    def prose(self, model, text: str, cands: list[Candidate]) -> list[OutlineBullet]:
+    def prose(self, model, text: str, cands: list[Candidate], used: set[str] = frozenset()) -> list[OutlineBullet]:
         """The model writes measures and plans from numbered precedents; the verifier keeps
         only sentences whose markers, quotes and figures hold."""
         from rag.llm import parse_output
 
-        chosen = self.pick(cands, "measure", self.max_measures + 1) + self.pick(cands, "plan", self.max_plans + 1)
+        chosen = (self.pick(cands, "measure", self.max_measures + 1, used)
+                  + self.pick(cands, "plan", self.max_plans + 1, used))
         if not chosen:
             return []
         hits = [Hit(c.chunk, c.relevance, "outline") for c in chosen]
@@ -499,13 +512,14 @@ def draft_outline(assistant: "Assistant", proposal_text: str, department: str, *
         model = chat_model(assistant.settings)
     topic = d.topics(assistant, p, p.id)
     sections = []
+    used: set[str] = set()  # paragraphs cited so far: later suggestions prefer others
     mode = "llm" if use_llm else "extractive"
     for text in points:
         cands = d.candidates(assistant, text, department, p.id, topic)
         bullets: list[OutlineBullet] = []
         if model is not None and cands:
             try:
-                bullets = d.prose(model, text, cands)
+                bullets = d.prose(model, text, cands, used)
             except ProposalError:
                 raise
             except Exception as e:  # network, HTTP status, timeout, malformed output
@@ -516,7 +530,8 @@ def draft_outline(assistant: "Assistant", proposal_text: str, department: str, *
                 model, mode = None, "extractive"
                 notices.append(LLM_FALLBACK)
         if not bullets:
-            bullets = d.extractive(text, cands, idf)
+            bullets = d.extractive(text, cands, idf, used)
+        used |= {c.chunk_id for b in bullets for c in b.citations}
         sections.append(OutlineSection(text, label_of(text), bullets, None if bullets else NO_PRECEDENT))
     precedents = _renumber(sections)
     salutation, pron = _address(p)

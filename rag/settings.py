@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(320, description="paragraphs longer than this (cl100k tokens) are split")
     context_tokens: int = Field(3000, description="token budget of the context handed to the answerer")
     top_k: int = Field(10, description="contexts retrieved per question")
-    fusion: str = Field("rrf", description="rrf or weighted: how dense and BM25 scores are fused")
+    fusion: str = Field("weighted", description="weighted (min-max blend, 0.5/0.5) or rrf (k=60)")
     llm_timeout: float = 30.0
     llm_retries: int = 1
     host: str = "127.0.0.1"
