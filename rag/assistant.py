@@ -101,7 +101,20 @@ class Assistant:
     # ---- chain steps (each takes and returns a Turn) ------------------------------------
     def _analyse(self, turn: Turn) -> Turn:
         self.index.ensure_ready()
-        turn.analysis = analyse(turn.question, self.vocabulary(), turn.history, turn.filters)
+        question, history = turn.question, turn.history
+        if self.answerer_name == "llm" and history:
+            from rag.llm import looks_like_followup
+
+            if looks_like_followup(question):
+                try:
+                    question, history = self.llm.rewrite(question, history), []
+                except Exception as e:  # the rule-based rewrite below still applies
+                    from rag.openai_adapter import safe_error
+
+                    log.warning("follow-up rewrite failed: %s", safe_error(e, self.settings))
+        turn.analysis = analyse(question, self.vocabulary(), history, turn.filters)
+        turn.analysis.question = turn.question
+        turn.analysis.rewritten = turn.analysis.rewritten or question != turn.question
         return turn
 
     def _retrieve(self, turn: Turn) -> Turn:

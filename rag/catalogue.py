@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
 from ingest.model import Proposal
 from rag.departments import department_key
-from rag.errors import StoreError
+from rag.errors import IndexMismatchError, StoreError
 from rag.types import Chunk
 
 SCHEMA = """
@@ -25,22 +26,66 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_by_proposal ON chunks(proposal_id);
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT);
 """
+DAMAGED_HINT = ("set the file aside and run `proposals ingest` on the proposal files again: the catalogue is "
+                "rebuilt from them, then Chroma and BM25 are re-synced from it")
+WRITE_HINT = "free disk space or fix the directory's permissions, then run the ingest again"
+
+
+def damage(path: Path) -> str | None:
+    """Why ``path`` is not a whole SQLite file, or None. Cheap (reads the 100-byte header), so a
+    truncated catalogue is caught on open rather than by the first query that reads its tail."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(100)
+    except FileNotFoundError:
+        return None
+    if size == 0:
+        return None
+    if len(head) < 100 or not head.startswith(b"SQLite format 3\0"):
+        return "not an SQLite database"
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        return None  # SQLite recovers from its write-ahead log; the header may be ahead of the file
+    page = int.from_bytes(head[16:18], "big")
+    page = 65536 if page == 1 else page
+    pages = int.from_bytes(head[28:32], "big")
+    if pages and head[24:28] == head[92:96] and size < page * pages:  # the header's size is valid
+        return f"truncated: {size:,} bytes, its header says {page * pages:,}"
+    return None
 
 
 class Catalogue:
     def __init__(self, path: Path):
         self.path = path
+        why = damage(path)
+        if why:
+            raise IndexMismatchError(f"the catalogue {path} is damaged ({why})", hint=DAMAGED_HINT)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.executescript(SCHEMA)
-        except (sqlite3.Error, OSError) as e:
+        except sqlite3.DatabaseError as e:
+            if getattr(e, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
+                raise IndexMismatchError(f"the catalogue {path} is damaged: {e}", hint=DAMAGED_HINT) from None
+            raise StoreError(f"cannot open the catalogue {path}: {e}",
+                             hint="check that the data directory is writable") from None
+        except OSError as e:
             raise StoreError(f"cannot open the catalogue {path}: {e}",
                              hint="check that the data directory is writable") from None
         self.lock = threading.RLock()
 
     # ---- writes -------------------------------------------------------------------------
+    @contextmanager
+    def _write(self):
+        """One transaction; a failed write (disk full, read-only) is a StoreError naming the file."""
+        try:
+            with self.lock, self.db:
+                yield
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot write the catalogue {self.path}: {e}", hint=WRITE_HINT) from None
+
     def replace_proposal(self, p: Proposal, file_sha: str, chunks: list[Chunk], hashes: list[str],
                          tokens: list[list[str]]) -> None:
         """Replace one proposal and exactly its chunks, atomically."""
@@ -51,7 +96,7 @@ class Catalogue:
                json.dumps(sorted({department_key(u) for u in p.handling_units}), ensure_ascii=False),
                p.reply_status, p.votes[0] if p.votes else None, p.votes[1] if p.votes else None,
                p.source, file_sha, json.dumps(p.to_dict(with_text=True), ensure_ascii=False))
-        with self.lock, self.db:
+        with self._write():
             self.db.execute("DELETE FROM chunks WHERE proposal_id=?", (p.id,))
             self.db.execute("INSERT OR REPLACE INTO proposals VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
             self.db.executemany(
@@ -61,12 +106,12 @@ class Catalogue:
                  for i, (c, h, t) in enumerate(zip(chunks, hashes, tokens))])
 
     def delete_proposal(self, pid: str) -> None:
-        with self.lock, self.db:
+        with self._write():
             self.db.execute("DELETE FROM chunks WHERE proposal_id=?", (pid,))
             self.db.execute("DELETE FROM proposals WHERE id=?", (pid,))
 
     def set(self, key: str, value) -> None:
-        with self.lock, self.db:
+        with self._write():
             self.db.execute("INSERT OR REPLACE INTO kv VALUES (?,?)", (key, json.dumps(value)))
 
     def get(self, key: str, default=None):
@@ -100,6 +145,12 @@ class Catalogue:
                     rows += self.db.execute(f"SELECT data FROM chunks WHERE id IN ({','.join('?' * len(part))})",
                                             part).fetchall()
         return [Chunk(**json.loads(r[0])) for r in rows]
+
+    def chunk_columns(self) -> dict[str, tuple[str, str, str]]:
+        """chunk id → (proposal id, section, department key), without decoding each chunk."""
+        with self.lock:
+            rows = self.db.execute("SELECT id, proposal_id, section, department_key FROM chunks").fetchall()
+        return {r[0]: (r[1], r[2], r[3] or "") for r in rows}
 
     def chunk_tokens(self) -> tuple[list[str], list[list[str]]]:
         with self.lock:

@@ -7,10 +7,12 @@
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from rag.bm25_index import BM25Index
@@ -125,5 +127,41 @@ class Index:
             raise NoIndexError("the index is empty: nothing has been ingested yet",
                                hint="run `proposals ingest samples/`")
         probs = self.problems()
-        if probs:
+        if probs and not self.ingest_running():
             raise IndexMismatchError("the index is inconsistent: " + "; ".join(probs), hint=REBUILD_HINT)
+        # while an ingest runs, questions go on: BM25 keeps its previous generation until the
+        # new one is complete, and each chunk read from the catalogue or Chroma is old or new
+
+    # ---- the ingest lock ----------------------------------------------------------------
+    @property
+    def lock_path(self) -> Path:
+        return self.dir / "ingest.lock"
+
+    @contextmanager
+    def ingest_lock(self):
+        """Held by an ingest from start to end; a second ingest (thread or process) waits. An
+        flock dies with its process, so a kill -9 never leaves it taken."""
+        try:
+            f = open(self.lock_path, "a+")
+        except OSError as e:
+            raise StoreError(f"cannot write {self.lock_path}: {e.strerror}",
+                             hint="check that the data directory is writable") from None
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+            f.close()
+
+    def ingest_running(self) -> bool:
+        """Is an ingest (in this process or another) writing this data directory right now?"""
+        try:
+            with open(self.lock_path) as f:
+                try:
+                    fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return True
+                fcntl.flock(f, fcntl.LOCK_UN)
+        except OSError:
+            pass
+        return False

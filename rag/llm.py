@@ -80,8 +80,28 @@ class LLMAnswerer:
         out = self.model.invoke(messages(question, hits))
         return parse_output(str(out.content), question, hits)
 
+    def rewrite(self, question: str, history: list[str]) -> str:
+        """A follow-up ("那财政局呢?") as a self-contained question; the input when unsure."""
+        out = str(self.model.invoke(rewrite_messages(question, history)).content).strip()
+        out = out.splitlines()[0].strip().strip("“”\"") if out else ""
+        return out if 2 <= len(out) <= 200 else question
+
     def stream(self, question: str, hits: list[Hit]) -> Iterator[str]:
         """Text deltas as the model writes them (the caller verifies the whole at the end)."""
         for part in self.streaming_model.stream(messages(question, hits)):
             if part.content:
                 yield str(part.content)
+
+
+REWRITE = """把用户的追问改写成一个不依赖上文、意思完整的中文问题。只输出改写后的问题，不要解释。
+如果追问本身已经完整，原样输出。"""
+
+
+def rewrite_messages(question: str, history: list[str]) -> list[tuple[str, str]]:
+    prior = "\n".join(f"- {h}" for h in history[-3:])
+    return [("system", REWRITE), ("human", f"之前的问题：\n{prior}\n\n追问：{question}")]
+
+
+def looks_like_followup(question: str) -> bool:
+    q = question.strip()
+    return len(q) <= 20 and bool(re.match(r"^(那|那么|还有|另外|如果|换成)", q) or re.search(r"(呢|怎么样)[?？]?$", q))

@@ -83,7 +83,10 @@ GENERIC = frozenset(
 def topic_terms(text: str) -> list[str]:
     """The words of a suggestion that say what it is about (no ordinal, no generic verbs)."""
     body = _ORDINAL.sub("", text.strip())
-    return list(dict.fromkeys(t for t in tokens(body) if len(t) >= 2 and t not in GENERIC and not t.isdigit()))
+    terms = list(dict.fromkeys(t for t in tokens(body) if len(t) >= 2 and t not in GENERIC and not t.isdigit()))
+    # jieba's search mode also yields the parts of a long word ("务工", "工人", "人员" of "务工人员"):
+    # counted apart, one concept would outweigh the rest of the suggestion
+    return [t for t in terms if not any(t != u and t in u for u in terms)]
 
 
 def label_of(text: str, limit: int = 30) -> str:
@@ -229,11 +232,11 @@ class OutlineDrafter:
 
     # ---- parsing ------------------------------------------------------------------------
     @staticmethod
-    def parse(text: str) -> Proposal:
+    def parse(text: str, source: str = "<proposal>") -> Proposal:
         if not text or not text.strip():
-            raise IngestError("<proposal>", "the proposal text is empty", 1,
+            raise IngestError(source, "the proposal text is empty", 1,
                               hint="paste the proposal from its 案由 line to its 提案者 line")
-        return parse_text(text, "<proposal>", require_id=False)
+        return parse_text(text, source, require_id=False)
 
     @staticmethod
     def points(p: Proposal) -> tuple[list[str], str]:
@@ -243,7 +246,7 @@ class OutlineDrafter:
             return sugg, "suggestion"
         content = [x.text for x in p.content if not x.is_heading and len(norm(x.text)) >= 10]
         if not content:
-            raise IngestError("<proposal>", "neither 建议 nor 内容 paragraphs to outline", 1)
+            raise IngestError(p.source, "neither 建议 nor 内容 paragraphs to outline", 1)
         return content, "content"
 
     # ---- scoring ------------------------------------------------------------------------
@@ -486,17 +489,19 @@ def _renumber(sections: list[OutlineSection]) -> list[str]:
 
 
 def draft_outline(assistant: "Assistant", proposal_text: str, department: str, *,
-                  use_llm: bool | None = None, drafter: OutlineDrafter | None = None) -> Outline:
+                  use_llm: bool | None = None, drafter: OutlineDrafter | None = None,
+                  source: str = "<proposal>") -> Outline:
     """An outline of ``department``'s reply to the proposal pasted as ``proposal_text``.
 
-    ``use_llm=None`` follows the assistant (chat model when it answers with one).
+    ``use_llm=None`` follows the assistant (chat model when it answers with one); ``source``
+    names the text in parse errors.
     """
     if not department or not department.strip():
         raise ProposalError("no department given", hint="name the department that drafts the reply, "
                                                         "e.g. --department 市水务局")
     department = department.strip()
     d = drafter or OutlineDrafter()
-    p = d.parse(proposal_text)
+    p = d.parse(proposal_text, source)
     points, basis = d.points(p)
     assistant.index.ensure_ready()
     idf = assistant.index.bm25.idf

@@ -48,19 +48,18 @@ class BM25Retriever:
 
     def __init__(self, index: Index):
         self.index = index
-        self._cols: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._cols: tuple[object, np.ndarray, np.ndarray, np.ndarray] | None = None
         self._lock = threading.Lock()
 
     def _columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """proposal id, section and department key of every BM25 document, for masking."""
         bm = self.index.bm25
         with self._lock:
-            if self._cols is None or self._cols[0] != id(bm):
-                rows = {}
-                for c in self.index.catalogue.chunks(None):
-                    rows[c.id] = (c.proposal_id, c.section, department_key(c.department) if c.department else "")
-                cols = list(zip(*(rows[i] for i in bm.ids))) if bm.ids else [(), (), ()]
-                self._cols = (id(bm), *(np.array(c, dtype=object) for c in cols))
+            if self._cols is None or self._cols[0] is not bm:
+                rows = self.index.catalogue.chunk_columns()
+                gone = ("", "", "")  # removed by an ingest that is still running
+                cols = list(zip(*(rows.get(i, gone) for i in bm.ids))) if bm.ids else [(), (), ()]
+                self._cols = (bm, *(np.array(c, dtype=object) for c in cols))
             return self._cols[1], self._cols[2], self._cols[3]
 
     def mask(self, plan: Plan | None) -> np.ndarray | None:
@@ -92,7 +91,7 @@ class BM25Retriever:
         top = top[np.argsort(-scores[top], kind="stable")]
         top = [i for i in top if scores[i] > 0]
         chunks = {c.id: c for c in self.index.catalogue.chunks([bm.ids[i] for i in top])}
-        return [Hit(chunks[bm.ids[i]], float(scores[i]), self.name) for i in top]
+        return [Hit(chunks[bm.ids[i]], float(scores[i]), self.name) for i in top if bm.ids[i] in chunks]
 
 
 def rrf(runs: list[list[Hit]], k: int = 60, weights: list[float] | None = None) -> list[tuple[Chunk, float]]:

@@ -118,3 +118,18 @@ def test_missing_key_says_how_to_fix(make_settings, tmp_path):
 def test_fake_server_is_loopback_only():
     with FakeOpenAI() as srv:
         assert srv.base_url.startswith("http://127.0.0.1:")
+
+
+def test_follow_up_is_rewritten_by_the_model(llm_assistant, fake_openai):
+    fake_openai.reply("市人力资源和社会保障局怎么答复人才引进的建议？")
+
+    def answer(body):
+        s = first_sentence(numbered(body)[1])
+        return f"{s}[1]\n引用：\n[1]「{s}」"
+
+    fake_openai.reply_with(answer)
+    ans = llm_assistant.ask("那人社局呢?", history=["市科学技术局怎么答复人才引进的建议?"])
+    rewrite_req, answer_req = fake_openai.requests[0]["body"], fake_openai.requests[1]["body"]
+    assert "追问：那人社局呢?" in context_of(rewrite_req)
+    assert "问题：市人力资源和社会保障局怎么答复人才引进的建议？" in context_of(answer_req)
+    assert ans.question == "那人社局呢?" and not ans.abstained

@@ -201,12 +201,12 @@ def test_outline_tab_cites_precedents_and_downloads_markdown(samples_app, page):
 
 def test_empty_index_offers_samples_then_uploads_and_escapes_markup(empty_app, page, tmp_path):
     open_app(page, empty_app.url)
-    page.locator("#no-index").wait_for(state="visible")
+    page.locator("#no-index-notice").wait_for(state="visible")
     ask(page, "加装电梯补贴多少？")
     assert "提案库还是空的" in page.locator("#transcript .bubble.error").inner_text()
     page.click("#load-samples")
     page.wait_for_function("document.querySelector('#app-header .stats').textContent.includes('13 件')")
-    page.locator("#no-index").wait_for(state="hidden")
+    page.locator("#no-index-notice").wait_for(state="hidden")
 
     # a bad upload and a proposal full of markup, in one go
     (tmp_path / "empty.txt").write_bytes(b"")
@@ -221,7 +221,7 @@ def test_empty_index_offers_samples_then_uploads_and_escapes_markup(empty_app, p
     shot(page, "upload-errors")
 
     page.get_by_role("tab", name="提案").click()
-    page.fill("#browse-query input", EVIL_ID)
+    page.fill("#browse-query textarea", EVIL_ID)
     page.click("#browse-search")
     row = page.locator(f'#proposal-list tr[data-pid="{EVIL_ID}"]')
     row.click()
