@@ -19,6 +19,10 @@ QUESTION_WORDS = frozenset(
     "怎么 如何 为何 为什么 能否 可否 还剩 剩下 达到 一共 总共 累计 全市 我们 咱们 本地 现在 目前".split())
 
 
+# what is asked *of* something ("收费标准", "占比"): part of the focus, not a question word
+ATTRIBUTES = frozenset({"标准", "比例", "占比"})
+
+
 def key_terms(question: str) -> list[str]:
     return list(dict.fromkeys(t for t in tokens(question) if t not in QUESTION_WORDS and len(t) >= 2))
 
@@ -57,7 +61,7 @@ def focus_terms(question: str) -> list[str]:
         before = re.sub(r"(的|了|现在|目前|一共|总共|大概|大约|分别|各|同比|环比|还|能|要|得|每年|一年)+$", "",
                         clause[: m.start()])
         after = clause[m.end():]
-        head = [t for t in tokens(before[-6:]) if t not in QUESTION_WORDS and len(t) >= 2]
+        head = [t for t in tokens(before[-6:]) if (t not in QUESTION_WORDS or t in ATTRIBUTES) and len(t) >= 2]
         tail = [t for t in tokens(after[:6]) if t not in QUESTION_WORDS and len(t) >= 2]
         # jieba's search mode yields "投资" and "总投资": the last, shortest head is the noun
         out += head[-1:] + tail[:1]
@@ -68,3 +72,4 @@ def mentions_all(text: str, terms: list[str]) -> bool:
     """Every term's characters occur in ``text`` ("老人" is mentioned by "老年人口")."""
     t = set(norm(text))
     return all(set(norm(x)) <= t for x in terms)
+
