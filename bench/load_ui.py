@@ -4,9 +4,10 @@
     python -m bench.load_ui --data-dir /tmp/x                       # start one on a free port, then load it
 
 Each session is its own Gradio client (its own browser-like session and conversation state)
-and asks ``--turns`` questions of the sample eval set in a row, the later ones as follow-ups.
-All sessions start together, after one warm-up question (reported apart). Prints every error (goal: none) and the latency of a question,
-from sending it to the final answer, as p50 / p95 / max. Bounded by ``--timeout`` per question.
+and asks ``--turns`` questions of the sample eval set in a row (the earlier ones go along as history).
+All sessions start together, after one warm-up question (reported apart). Prints every error
+(goal: none) and the latency of a question, from sending it to the final answer, as p50 / p95 /
+max. Bounded by ``--timeout`` per question.
 """
 from __future__ import annotations
 

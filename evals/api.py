@@ -15,7 +15,7 @@ from pathlib import Path
 from evals.corpus import CorpusView
 from evals.dataset import Dataset, DatasetError, Question, dataset_paths, resolve
 from evals.grounding import Judge, grade_citations
-from evals.metrics import fact_found, question_metrics
+from evals.metrics import fact_found, is_refusal, question_metrics
 from evals.results import CheckLine, ConfigResult, EvalRun, OutlineResult, QuestionResult
 from rag.errors import ConfigError
 from rag.settings import Settings
@@ -81,7 +81,7 @@ def grade(q: Question, answer: dict | None, corpus: CorpusView | None = None,
         if v is not None:
             m[name] = v
     total = (answer.get("timings_ms") or {}).get("total")
-    text = "" if answer.get("abstained") else str(answer.get("answer") or "")
+    text = "" if is_refusal(answer) else str(answer.get("answer") or "")
     return QuestionResult(q.id, q.type, q.question, answer, m, g.sentences, list(q.evidence), list(q.answer_facts),
                           [fact_found(text, f) for f in q.answer_facts],
                           float(total) if isinstance(total, (int, float)) else None)

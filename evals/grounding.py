@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from evals.corpus import CorpusView
+from evals.metrics import is_refusal
 from rag.textnorm import contains, facts_in, norm
 from rag.types import Chunk
 from rag.verify import split_sentences, support_text
@@ -108,7 +109,7 @@ Judge = Callable[[str, list[str]], bool]  # (sentence, passages) -> do the passa
 
 
 def grade_citations(answer: dict, corpus: CorpusView | None = None, judge: Judge | None = None) -> Grounding:
-    if answer.get("abstained"):
+    if is_refusal(answer):
         return Grounding([], None, None)
     contexts = {c.get("chunk_id"): c for c in answer.get("contexts") or [] if isinstance(c, dict)}
     by_marker = {str(c.get("marker")): c for c in answer.get("citations") or [] if isinstance(c, dict)}

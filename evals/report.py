@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from html import escape
 
-from evals.results import METRICS, ConfigResult, EvalRun, QuestionResult
+from evals.results import METRICS, EvalRun, QuestionResult
 
 LABELS = {
     "proposal_recall@10": "proposal recall@10", "paragraph_hit@10": "paragraph hit@10", "mrr@10": "MRR@10",

@@ -109,6 +109,11 @@ class Ingester:
 
     def run(self, paths: Iterable[str | Path], *, prune: bool = False,
             progress: Progress | None = None) -> IngestReport:
+        with self.index.ingest_lock():
+            return self._run(paths, prune=prune, progress=progress)
+
+    def _run(self, paths: Iterable[str | Path], *, prune: bool = False,
+             progress: Progress | None = None) -> IngestReport:
         t0 = time.perf_counter()
         report = IngestReport()
         files, missing = collect_files(paths)
@@ -192,16 +197,21 @@ class Ingester:
         except OSError as e:
             raise StoreError(f"cannot write the BM25 index: {e.strerror}",
                              hint="free disk space or fix permissions, then ingest again") from None
-        old = self.index.manifest().get("bm25")
-        self.index.write_manifest(bm25=name, generation=gen)
-        for d in self.index.dir.glob("bm25-*"):  # older generations, partial builds
-            if d.name not in (name,) and d.name != old:
-                shutil.rmtree(d, ignore_errors=True)
-        if old and old != name:
-            shutil.rmtree(self.index.dir / old, ignore_errors=True)
+        with self.index._lock:  # a question loading the old generation finishes before it goes
+            old = self.index.manifest().get("bm25")
+            self.index.write_manifest(bm25=name, generation=gen)
+            for d in self.index.dir.glob("bm25-*"):  # older generations, partial builds
+                if d.name not in (name,) and d.name != old:
+                    shutil.rmtree(d, ignore_errors=True)
+            if old and old != name:
+                shutil.rmtree(self.index.dir / old, ignore_errors=True)
 
     def rebuild(self, progress: Progress | None = None) -> IngestReport:
         """Re-sync Chroma and BM25 from the catalogue (after a crash or a damaged file)."""
+        with self.index.ingest_lock():
+            return self._rebuild(progress)
+
+    def _rebuild(self, progress: Progress | None = None) -> IngestReport:
         t0 = time.perf_counter()
         self.index.write_manifest(state="dirty")
         wanted = self.index.catalogue.chunk_hashes()

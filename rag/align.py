@@ -45,7 +45,7 @@ class ReplyMatch:
 @dataclass
 class SuggestionAlignment:
     suggestion: Chunk
-    matches: list[ReplyMatch] = field(default_factory=list)  # best first
+    matches: list[ReplyMatch] = field(default_factory=list)  # addressed before mentioned, best first
     verdict: str = NOT_ADDRESSED
 
     def to_json(self) -> dict:
@@ -101,7 +101,8 @@ class Aligner:
                     matches.append(ReplyMatch(replies[j], sc, v))
                 if len(matches) >= self.max_matches:
                     break
-            verdict = max((m.verdict for m in matches), key=_RANK.get, default=NOT_ADDRESSED)
+            matches.sort(key=lambda m: (-_RANK[m.verdict], -m.score))  # concrete answers first
+            verdict = matches[0].verdict if matches else NOT_ADDRESSED
             out.append(SuggestionAlignment(s, matches, verdict))
         return out
 

@@ -17,6 +17,14 @@ _DIGIT = re.compile(r"\d")
 _ENUM = re.compile(r"^\s*([(（]?\d{1,2}[)）.．、])")
 _DATE = re.compile(r"\d+\s*[年月日]|\d+\s*[—-]\s*\d+\s*月")
 _ASKS_WHEN = re.compile(r"什么时候|何时|哪一年|哪年|几月|日期|时间")
+_SOURCE_MARK = re.compile(r"\[(\d{1,3})\]")
+
+
+def quoted(text: str) -> str:
+    """Source text as it goes into an answer: a "[2]" written in a proposal would read as a
+    citation marker, so it becomes the full-width "［2］" (equal under NFKC, so the quote
+    still matches its chunk verbatim for the verifier)."""
+    return _SOURCE_MARK.sub(r"［\1］", text)
 
 
 def has_quantity(sentence: str, dates_ok: bool) -> bool:
@@ -128,7 +136,7 @@ class ExtractiveAnswerer:
             m = markers.setdefault(s.chunk.id, str(len(markers) + 1))
             lead = describe(s.chunk)
             same_lead = lines and lines[-1][0] == lead
-            lines.append((lead, f"{s.text}[{m}]"))
+            lines.append((lead, f"{quoted(s.text)}[{m}]"))
             cites.append(Citation.of(m, s.chunk, s.text))
             if same_lead:
                 lines[-1] = (lead, lines[-1][1])
@@ -157,7 +165,7 @@ class ExtractiveAnswerer:
         cites = []
         for i, s in enumerate(top, 1):
             c = s.chunk
-            lines.append(f"{i}. {c.proposal_id}《{c.title}》（{c.proposers}）：{s.text}[{i}]")
+            lines.append(f"{i}. {c.proposal_id}《{c.title}》（{c.proposers}）：{quoted(s.text)}[{i}]")
             cites.append(Citation.of(str(i), c, s.text))
         return Answer(question=question, answer="\n".join(lines), abstained=False, mode=self.mode,
                       citations=cites, contexts=hits, intent="list")

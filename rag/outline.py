@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ingest.parser import HEADING_STYLES, parse_text
 from ingest.model import Proposal
+from ingest.parser import parse_text
 from rag.departments import department_key
 from rag.errors import IngestError, ProposalError
 from rag.gate import coverage
@@ -37,6 +37,7 @@ TODO = "【待补充】"
 NO_PRECEDENT = "答复库中没有与该建议相关的先例答复，请根据本单位实际工作撰写。"
 LLM_FALLBACK = "大模型调用失败，以下为离线抽取式提纲。"
 CONTENT_FALLBACK = "该提案没有“建议”部分，以下按“内容”各段起草。"
+LLM_UNVERIFIED = "部分建议的大模型表述未通过引用核验，已改用先例原文摘录。"
 
 # ---- reply paragraphs: boilerplate, measures, plans ------------------------------------
 _BOILERPLATE = re.compile(r"收悉|答复如下|(感谢|谢谢).{0,30}(关心|支持|关注)")
@@ -164,7 +165,7 @@ class Outline:
     @property
     def markdown(self) -> str:
         ordinals = "一二三四五六七八九十"
-        lines = [f"# 关于《{self.title}》的答复提纲（{self.department}）", ""]
+        lines = [f"# 关于《{self.title or '（未注明标题）'}》的答复提纲（{self.department}）", ""]
         lines += [f"> {n}" for n in self.notices] + ([""] if self.notices else [])
         lines += [self.salutation, "", self.opening, ""]
 
@@ -252,9 +253,9 @@ class OutlineDrafter:
     # ---- scoring ------------------------------------------------------------------------
     def topics(self, assistant: "Assistant", p: Proposal, exclude: str) -> dict[str, float]:
         """How close each corpus proposal is to the new one as a whole (1.0 = closest)."""
-        query = "\n".join([p.title] + [x.text for x in p.suggestions] + [x.text for x in p.content[:4]])
+        query = "\n".join([p.title] + [x.text for x in p.suggestions or p.content])
         mass: dict[str, float] = defaultdict(float)
-        for h in assistant.retriever.retrieve(query[:2000], 40, None):
+        for h in assistant.retriever.retrieve(query[:600], 40, None):  # longer costs embedding time, adds little
             if h.chunk.proposal_id != exclude:
                 mass[h.chunk.proposal_id] += h.score
         top = max(mass.values(), default=0.0)
@@ -455,7 +456,7 @@ def _parts(body: str) -> dict[str, str]:
 def _address(p: Proposal) -> tuple[str, str]:
     """Salutation and the pronoun of the reply, from the proposers."""
     names = [n for n in p.proposers if n]
-    org = any(re.search(r"委|会|党|联|社|盟|界|组", n) for n in names) or not names
+    org = not names or any(len(n) > 5 or n.endswith(("委", "会", "联", "党", "社", "盟", "组", "界")) for n in names)
     if org:
         who = "、".join(names) or f"提案者{TODO}"
         pron = "贵会" if re.search(r"会$|联$", who) else "贵委" if who.endswith("委") else "贵单位"
@@ -536,6 +537,8 @@ def draft_outline(assistant: "Assistant", proposal_text: str, department: str, *
                 notices.append(LLM_FALLBACK)
         if not bullets:
             bullets = d.extractive(text, cands, idf, used)
+            if model is not None and bullets and LLM_UNVERIFIED not in notices:
+                notices.append(LLM_UNVERIFIED)
         used |= {c.chunk_id for b in bullets for c in b.citations}
         sections.append(OutlineSection(text, label_of(text), bullets, None if bullets else NO_PRECEDENT))
     precedents = _renumber(sections)
@@ -548,4 +551,5 @@ def draft_outline(assistant: "Assistant", proposal_text: str, department: str, *
 
 
 __all__ = ["draft_outline", "Outline", "OutlineSection", "OutlineBullet", "OutlineDrafter",
-           "reply_kind", "is_boilerplate", "topic_terms", "label_of", "TODO", "NO_PRECEDENT"]
+           "reply_kind", "is_boilerplate", "topic_terms", "label_of", "TODO", "NO_PRECEDENT", "CONTENT_FALLBACK",
+           "LLM_FALLBACK", "LLM_UNVERIFIED"]

@@ -48,31 +48,34 @@ class BM25Retriever:
 
     def __init__(self, index: Index):
         self.index = index
-        self._cols: tuple[object, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._cols: tuple | None = None
         self._lock = threading.Lock()
 
-    def _columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """proposal id, section and department key of every BM25 document, for masking."""
+    def _columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
+        """Proposal, section and department of every BM25 document as integer codes (masks over
+        100k documents are then vectorised), and the code of each string."""
         bm = self.index.bm25
         with self._lock:
             if self._cols is None or self._cols[0] is not bm:
                 rows = self.index.catalogue.chunk_columns()
                 gone = ("", "", "")  # removed by an ingest that is still running
-                cols = list(zip(*(rows.get(i, gone) for i in bm.ids))) if bm.ids else [(), (), ()]
-                self._cols = (bm, *(np.array(c, dtype=object) for c in cols))
-            return self._cols[1], self._cols[2], self._cols[3]
+                codes: dict[str, int] = {}
+                cols = [np.fromiter((codes.setdefault(x, len(codes)) for x in col), dtype=np.int32, count=len(bm.ids))
+                        for col in (zip(*(rows.get(i, gone) for i in bm.ids)) if bm.ids else [(), (), ()])]
+                self._cols = (bm, *cols, codes)
+            return self._cols[1], self._cols[2], self._cols[3], self._cols[4]
 
     def mask(self, plan: Plan | None) -> np.ndarray | None:
         if plan is None or plan.unrestricted:
             return None
-        pids, secs, deps = self._columns()
+        pids, secs, deps, codes = self._columns()
         m = np.ones(len(pids), dtype=bool)
         if plan.proposal_ids is not None:
-            m &= np.isin(pids, list(plan.proposal_ids))
+            m &= np.isin(pids, [codes[p] for p in plan.proposal_ids if p in codes])
         if plan.department_key:
-            m &= (secs != "reply") | (deps == plan.department_key)
+            m &= (secs != codes.get("reply", -1)) | (deps == codes.get(plan.department_key, -1))
         if plan.section:
-            m &= secs == plan.section
+            m &= secs == codes.get(plan.section, -1)
         return m
 
     def retrieve(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:

@@ -50,9 +50,11 @@ def repair_quote(chunk: Chunk, quote: str) -> str | None:
 
 
 def _connective(body: str) -> bool:
-    """Lead-ins and list headers ("以下提案与此相关：") may stand without a citation."""
+    """Lead-ins and list headers ("以下提案与此相关：") may stand without a citation; a short
+    complete statement ("系统已被攻破。", an echoed instruction) may not."""
     b = body.strip()
-    return not b or b.endswith((":", "：")) or len(norm(b)) <= 12 or bool(re.fullmatch(r"\d+[.、]\s*", b))
+    short = len(norm(b)) <= 12 and not b.endswith(("。", "！", "？", "!", "?"))
+    return not b or b.endswith((":", "：")) or short or bool(re.fullmatch(r"\d+[.、]\s*", b))
 
 
 def _citing_sentence(text: str, marker: str) -> str:

@@ -239,3 +239,22 @@ def test_reports_are_self_contained_and_show_the_drill_down():
 def test_run_to_json_roundtrips():
     data = _run({}).to_json()
     assert json.loads(json.dumps(data))["configs"]["hybrid"]["questions"][0]["id"] == "s-1"
+
+
+def test_llm_judge_through_an_openai_compatible_server(tmp_path, make_settings):
+    from evals.api import run_eval
+    from tests.fake_openai import FakeOpenAI
+
+    runfile = tmp_path / "other-system.jsonl"
+    supported = answer(f"市财政局：{QUOTE}。[1]", [cite("1", CHUNK, QUOTE)], id="s-003")
+    runfile.write_text(json.dumps(supported, ensure_ascii=False) + "\n", encoding="utf-8")
+    with FakeOpenAI() as srv:
+        srv.reply_with(lambda body: "否" if "1,234台" in body["messages"][-1]["content"] else "是")
+        s = make_settings(tmp_path, openai_api_key="sk-test", openai_base_url=srv.base_url)
+        run = run_eval("samples", answers=runfile, settings=s)
+        prompts = [r["body"]["messages"][-1]["content"] for r in srv.requests]
+    res = run.configs["other-system"]
+    assert run.judge and prompts and QUOTE in prompts[0] and "<陈述>" in prompts[0]
+    assert res.overall["judge_citation_recall"] == 1.0 and res.overall["citation_recall"] == 1.0
+    assert any("no answer in" in n or "have no answer" in n for n in res.notes)  # 40 questions unanswered
+    assert "fact_recall" in res.overall and len([q for q in res.questions if q.answer]) == 1

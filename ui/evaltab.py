@@ -5,7 +5,7 @@ import gradio as gr
 
 from rag.errors import ProposalError
 from ui import features
-from ui.errors import friendly
+from ui.errors import friendly, user_error
 from ui.render import (eval_cards_html, eval_charts_html, eval_question_html, eval_questions_html, esc,
                        notice_html)
 
@@ -36,9 +36,9 @@ class EvalTab:
         from evals.api import run_eval
 
         if not dataset:
-            raise gr.Error("请先选择评测数据集。")
+            raise user_error("请先选择评测数据集。")
         if not configs:
-            raise gr.Error("请至少选择一种检索配置。")
+            raise user_error("请至少选择一种检索配置。")
 
         def step(stage: str, done: int, total: int) -> None:
             progress((done, total), desc=_stage(stage))
@@ -48,7 +48,7 @@ class EvalTab:
             run = run_eval(dataset, configs=list(configs), progress=step, settings=self.a.settings,
                            answerer=self.a.answerer_name, judge=False)
         except ProposalError as e:
-            raise gr.Error(friendly(e)) from None
+            raise user_error(friendly(e)) from None
         from evals.results import METRICS
 
         cards = "".join(eval_cards_html(cr.overall, METRICS, title=CONFIG_ZH.get(name, name))
@@ -78,7 +78,7 @@ class EvalTab:
         return eval_question_html(q) if q else ""
 
 
-def build(assistant, handlers, clicks_js: str) -> None:
+def build(assistant, clicks_js: str) -> None:
     if not features.available("evals.api"):
         gr.HTML(notice_html(features.NOT_READY.format(what="评测", module="evals.api"), "warn"),
                 elem_id="eval-not-ready")

@@ -50,10 +50,15 @@ def outline_quote(outline: dict | None, chunk_id: str) -> str | None:
 
 
 def alignment_html(assistant, proposal) -> str:
+    """建议 next to the reply paragraphs answering them; a notice when there is nothing to align."""
     try:
         align = _module("rag.align", "建议与答复对照")
     except NotReady as e:
         return notice_html(str(e), "warn")
     from ui.render import alignment_html as render
 
+    if proposal.reply_status != "answered":
+        return notice_html("该提案暂无部门答复，没有可对照的答复段落。", "info")
+    if not proposal.suggestions:
+        return notice_html("该提案没有“建议”部分，没有可对照的建议。", "info")
     return render(proposal, align.align_proposal(assistant, proposal.id))

@@ -17,8 +17,8 @@ from rag.assistant import Assistant
 from rag.errors import NoIndexError, ProposalError
 from rag.types import Filters
 from ui import features
-from ui.errors import EMPTY_QUESTION, NO_INDEX, friendly
-from ui.render import (SOURCE_PLACEHOLDER, ChatTurn, FileError, esc, file_errors_html, notice_html,
+from ui.errors import EMPTY_QUESTION, NO_INDEX, friendly, user_error
+from ui.render import (SOURCE_PLACEHOLDER, ChatTurn, FileError, Focus, esc, file_errors_html, notice_html,
                        proposal_html, proposal_list_html, reason_zh, source_html, transcript_html)
 from ui.rwlock import ReadWriteLock
 
@@ -61,6 +61,9 @@ class Handlers:
                 f'模式：{esc(self.mode_label())}</span><span class="stats">已收录 {n["proposals"]} 件提案 · '
                 f'{n["chunks"]} 个段落</span></div>')
 
+    def samples_count(self) -> int:
+        return len(list(self.samples_dir.glob("*.txt")))
+
     def is_empty(self) -> bool:
         with self.lock.reading():
             return self.a.index.is_empty()
@@ -89,10 +92,12 @@ class Handlers:
         """Yields (transcript, turns, cleared input, no-index notice visibility) as the answer grows."""
         question = (question or "").strip()
         if not question:
-            raise gr.Error(EMPTY_QUESTION)
+            raise user_error(EMPTY_QUESTION)
         history = [t.question for t in turns if t.answer is not None][-HISTORY_TURNS:]
         turn = ChatTurn(question)
         turns = list(turns) + [turn]
+        if self.lock.busy_writing:
+            turn.partial = "正在导入提案，导入完成后立即作答…"
         yield transcript_html(turns), turns, "", gr.update()
         show_load = gr.update()
         try:
@@ -152,28 +157,42 @@ class Handlers:
                                        proposer=_opt(proposer)))
                 rows = [r for r in cat.rows() if r["id"] in allowed]
                 if query:
-                    direct = [r["id"] for r in rows
-                              if query in r["id"] or query in r["title"] or query in r["proposers"]]
-                    ranked = [h.chunk.proposal_id for h in self.a.retrieve(query, k=30)] if not self.a.index.is_empty() else []
-                    order = list(dict.fromkeys(direct + [pid for pid in ranked if pid in allowed]))
+                    # an id, a title word or a name lists those proposals; other words search the text
+                    order = [r["id"] for r in rows
+                             if query in r["id"] or query in r["title"] or query in r["proposers"]]
+                    if not order and not self.a.index.is_empty():
+                        order = list(dict.fromkeys(h.chunk.proposal_id for h in self.a.retrieve(query, k=30)
+                                                   if h.chunk.proposal_id in allowed))
                     by_id = {r["id"]: r for r in rows}
                     rows = [by_id[pid] for pid in order]
         except ProposalError as e:
-            raise gr.Error(friendly(e)) from None
+            raise user_error(friendly(e)) from None
         return proposal_list_html(rows)
 
     def open_proposal(self, evt: gr.EventData) -> str:
-        pid = (evt._data or {}).get("pid") or ""
-        return self.proposal_view(pid)
+        """A row of the list opens its proposal; a matched reply paragraph is then highlighted in it."""
+        data = evt._data or {}
+        if data.get("chunk"):
+            chunk_id = data["chunk"]
+            return self.proposal_view(chunk_id.split(":", 1)[0], focus=chunk_id)
+        return self.proposal_view(data.get("pid") or "")
 
-    def proposal_view(self, pid: str, *, with_alignment: bool = True) -> str:
-        with self.lock.reading():
-            p = self.a.catalogue.proposal(pid) if pid else None
-            if p is None:
-                return notice_html(f"提案库中没有编号为 {pid} 的提案。", "warn")
-            body = proposal_html(p)
-            if with_alignment:
-                body = features.alignment_html(self.a, p) + body
+    def open_plain(self, evt: gr.EventData) -> str:
+        """The library's rows: the proposal's text only."""
+        return self.proposal_view((evt._data or {}).get("pid") or "", with_alignment=False)
+
+    def proposal_view(self, pid: str, *, with_alignment: bool = True, focus: str | None = None) -> str:
+        try:
+            with self.lock.reading():
+                p = self.a.catalogue.proposal(pid) if pid else None
+                if p is None:
+                    return notice_html(f"提案库中没有编号为 {pid} 的提案。", "warn")
+                got = self.a.catalogue.chunks([focus]) if focus else []
+                body = proposal_html(p, focus=Focus(got[0]) if got else None)
+                if with_alignment:
+                    body = features.alignment_html(self.a, p) + body
+        except ProposalError as e:
+            raise user_error(friendly(e)) from None
         return body
 
     # ---- 资料库 -----------------------------------------------------------------------------
@@ -186,7 +205,7 @@ class Handlers:
     def ingest_uploads(self, files, progress=gr.Progress()):
         """Copy the uploads under the data directory (so their source path lasts) and ingest them."""
         if not files:
-            raise gr.Error("请先选择要上传的提案文件（.txt 或 .jsonl）。")
+            raise user_error("请先选择要上传的提案文件（.txt 或 .jsonl）。")
         dest = Path(self.a.settings.data_dir) / "uploads"
         dest.mkdir(parents=True, exist_ok=True)
         bad: list[FileError] = []
@@ -205,7 +224,7 @@ class Handlers:
 
     def load_samples(self, progress=gr.Progress()):
         if not self.samples_dir.is_dir():
-            raise gr.Error(f"找不到示例提案目录 {self.samples_dir}。")
+            raise user_error(f"找不到示例提案目录 {self.samples_dir}。")
         return self._ingest([self.samples_dir], [], {}, progress, keep_failed=True)
 
     def _ingest(self, paths: list[Path], bad: list[FileError], names: dict[str, str], progress, *,
@@ -219,7 +238,7 @@ class Handlers:
                 with self.lock.writing():
                     report = self.a.ingest(paths, progress=step)
             except ProposalError as e:
-                raise gr.Error(friendly(e)) from None
+                raise user_error(friendly(e)) from None
             for e in report.failures:
                 bad.append(FileError(names.get(str(Path(e.path).resolve()), Path(e.path).name), e.line,
                                      reason_zh(e.reason)))
@@ -246,25 +265,25 @@ class Handlers:
             return gr.update()
         path = Path(file if isinstance(file, str) else file.name)
         if path.suffix.lower() != ".txt":
-            raise gr.Error(f"{path.name}：{reason_zh('unsupported file type')}")
+            raise user_error(f"{path.name}：{reason_zh('unsupported file type')}")
         try:
             return decode_file(path.name, path.read_bytes())
         except IngestError as e:
-            raise gr.Error(f"{path.name}：{reason_zh(e.reason)}") from None
+            raise user_error(f"{path.name}：{reason_zh(e.reason)}") from None
 
     def outline(self, text: str, department: str):
         text = (text or "").strip()
         if not text:
-            raise gr.Error("请先粘贴或上传一件提案的全文。")
+            raise user_error("请先粘贴或上传一件提案的全文。")
         if not (department or "").strip():
-            raise gr.Error("请选择或填写答复部门。")
+            raise user_error("请选择或填写答复部门。")
         try:
             with self.lock.reading():
                 ol = features.draft_outline(self.a, text, department.strip())
         except features.NotReady as e:
             return notice_html(str(e), "warn"), None, None
         except ProposalError as e:
-            raise gr.Error(friendly(e)) from None
+            raise user_error(friendly(e)) from None
         md = Path(tempfile.mkdtemp(prefix="outline-")) / "答复提纲.md"
         md.write_text(ol.markdown, encoding="utf-8")
         return features.outline_html(ol), str(md), ol.to_json()

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ingest.chunker import HEADING_SEP, SECTION_LABEL
+from ingest.chunker import SECTION_LABEL
 from ingest.model import Paragraph, Proposal
 from rag.types import Answer, Chunk, Citation
 
@@ -43,7 +43,7 @@ def _chunks_of(answer: Answer) -> dict[str, Chunk]:
     return {h.chunk.id: h.chunk for h in answer.contexts}
 
 
-def where(c: Citation, chunk: Chunk | None = None) -> str:
+def where(c: Citation) -> str:
     """Human label of a citation's place: department › heading, or the section's name."""
     if c.heading:
         return c.heading
@@ -72,7 +72,8 @@ def answer_text_html(text: str, citations: Sequence[Citation]) -> str:
 def source_card_html(c: Citation, chunk: Chunk | None) -> str:
     title = f"《{chunk.title}》" if chunk else ""
     return (f'<button type="button" class="source-card" data-chunk="{esc(c.chunk_id)}">'
-            f'<span class="card-head"><span class="card-marker">[{esc(c.marker)}]</span> {esc(c.proposal_id)}{esc(title)}</span>'
+            f'<span class="card-head"><span class="card-marker">[{esc(c.marker)}]</span> '
+            f'{esc(c.proposal_id)}{esc(title)}</span>'
             f'<span class="card-where">{esc(where(c))}</span>'
             f'<span class="card-quote">「{esc(c.quote)}」</span></button>')
 
@@ -176,7 +177,7 @@ def _span_in(p: Paragraph, focus: Focus) -> tuple[int, int]:
     return lo, hi
 
 
-def _meta_html(p: Proposal, meta: Chunk | None, focus: Focus | None) -> str:
+def _meta_html(meta: Chunk | None, focus: Focus | None) -> str:
     """The header block (案由, 提案者, 办理单位, 网友评价) with a cited header line marked."""
     if meta is None:
         return ""
@@ -224,7 +225,7 @@ def proposal_html(p: Proposal, *, focus: Focus | None = None, meta: Chunk | None
     out.append(f'<h3 class="proposal-title">{esc(p.id)}《{esc(p.title)}》</h3>')
     out.append(proposal_facts_html(p))
     if focus is not None and focus.chunk.section == "meta":
-        out.append(_meta_html(p, meta, focus))
+        out.append(_meta_html(meta, focus))
     for key, paras in (("content", p.content), ("suggestion", p.suggestions)):
         f = focus if focus is not None and focus.chunk.section == key else None
         body = "".join(_para_html(x, f) for x in paras) or '<p class="hint">（无）</p>'
@@ -324,20 +325,6 @@ def notice_html(text: str, kind: str = "info") -> str:
     return f'<div class="notice-box {esc(kind)}">{_lines(text)}</div>'
 
 
-def metric_cards_html(metrics: dict[str, float | int | None], title: str = "") -> str:
-    cards = []
-    for k, v in metrics.items():
-        shown = "—" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
-        cards.append(f'<div class="metric"><div class="metric-value">{esc(shown)}</div>'
-                     f'<div class="metric-name">{esc(k)}</div></div>')
-    head = f"<h4>{esc(title)}</h4>" if title else ""
-    return f'<div class="metrics">{head}<div class="metric-row">{"".join(cards)}</div></div>'
-
-
-def heading_path(p: Paragraph, department: str | None = None) -> str:
-    return HEADING_SEP.join(((department,) if department else ()) + tuple(p.heading))
-
-
 # ---- 答复提纲 -------------------------------------------------------------------------------
 def _cited_text_html(text: str, citations: Sequence[dict]) -> str:
     """Like ``answer_text_html`` for citations in their JSON shape (outline bullets, eval answers)."""
@@ -426,7 +413,8 @@ def eval_questions_html(questions: Sequence, metrics: Sequence[str] = ("fact_rec
     for q in questions:
         refused = "—" if q.answer is None else ("拒答" if q.answer.get("abstained") else "作答")
         cells = "".join(f"<td>{esc(_fmt(m, q.metrics.get(m)))}</td>" for m in metrics)
-        rows.append(f'<tr class="qrow" data-q="{esc(q.id)}"><td>{esc(q.id)}</td><td>{esc(TYPE_ZH.get(q.type, q.type))}</td>'
+        rows.append(f'<tr class="qrow" data-q="{esc(q.id)}"><td>{esc(q.id)}</td>'
+                    f'<td>{esc(TYPE_ZH.get(q.type, q.type))}</td>'
                     f"<td>{esc(q.question)}</td><td>{refused}</td>{cells}</tr>")
     return (f'<table class="qtable"><thead><tr><th>编号</th><th>题型</th><th>问题</th><th>结果</th>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>')
@@ -466,3 +454,30 @@ def eval_question_html(q) -> str:
         out.append(eval_cards_html(q.metrics, list(METRIC_ZH)))
     out.append("</div>")
     return "".join(out)
+
+
+# ---- 建议与答复对照 ---------------------------------------------------------------------------
+VERDICT_ZH = {"addressed": "已具体回应", "mentioned": "有所提及", "not_addressed": "未回应"}
+
+
+def alignment_html(p: Proposal, alignments: Sequence) -> str:
+    """Each 建议 next to the reply paragraphs that answer it (``rag.align.SuggestionAlignment``).
+
+    A matched paragraph carries its chunk id: a click shows it highlighted in the full text below.
+    """
+    rows = []
+    for a in alignments:
+        v = a.verdict
+        left = (f'<div class="align-sugg"><span class="badge verdict-{esc(v)}">{esc(VERDICT_ZH.get(v, v))}</span> '
+                f"{esc(a.suggestion.text)}</div>")
+        matches = []
+        for m in a.matches:
+            c = m.chunk
+            matches.append(f'<button type="button" class="align-match {esc(m.verdict)}" data-chunk="{esc(c.id)}">'
+                           f'<span class="align-meta">{esc(c.heading or c.department or "")} · '
+                           f'{esc(VERDICT_ZH.get(m.verdict, m.verdict))} · 相关度 {m.score:.2f}</span>'
+                           f"<span>{esc(c.text)}</span></button>")
+        right = "".join(matches) or '<p class="hint">答复中没有找到回应这条建议的段落。</p>'
+        rows.append(f'<div class="align-row">{left}<div class="align-reply">{right}</div></div>')
+    return (f'<section class="alignment"><h4>建议与答复对照</h4><div class="align-head align-row">'
+            f"<strong>建议</strong><strong>回应它的答复段落</strong></div>{''.join(rows)}</section>")
