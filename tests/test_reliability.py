@@ -296,14 +296,18 @@ def test_questions_during_an_ingest_see_old_or_new_state(template, corpora, tmp_
     questions = [QUESTION, "科技局怎么答复人才引进的建议?", "职业教育产教融合有哪些建议", "加装电梯补贴多少钱"]
     errors: list[BaseException] = []
     answers = []
+    during = []
     stop = threading.Event()
 
     def serve() -> None:
         i = 0
         while not stop.is_set():
             try:
+                running = a.index.ingest_running()
                 ans = a.ask(questions[i % len(questions)])
                 answers.append(ans)
+                if running and a.index.ingest_running():
+                    during.append(ans)
             except BaseException as e:  # noqa: BLE001 - any failure is the finding
                 errors.append(e)
             i += 1
@@ -319,7 +323,7 @@ def test_questions_during_an_ingest_see_old_or_new_state(template, corpora, tmp_
             t.join(timeout=120)
     assert report.ok
     assert errors == [], errors[:3]
-    assert len(answers) >= 4
+    assert during, "no question was answered while the ingest ran"
     new = set(a.catalogue.chunk_hashes())
     for ans in answers:
         assert ans.abstained or ans.citations

@@ -133,13 +133,14 @@ def test_fake_markers_in_a_source_do_not_become_citations(assistant):
 
 
 def test_json_output_keeps_html_as_text(assistant):
-    ans = assistant.ask("社区图书室有哪些问题")
-    blob = json.dumps(ans.to_json(), ensure_ascii=False)
-    # the JSON carries the text as data; escaping for display is the UI's job (tested there)
-    for c in ans.to_json()["contexts"]:
-        if "<script>" in c["text"]:
-            assert c["text"] == next(h.chunk.text for h in ans.contexts if h.chunk.id == c["chunk_id"])
-    assert json.loads(blob)["answer"] == ans.answer
+    ans = assistant.ask("社区图书室普遍缺少专职管理员吗")
+    out = json.loads(json.dumps(ans.to_json(), ensure_ascii=False))
+    html = [c for c in out["contexts"] if "<script>alert('xss')</script>" in c["text"]]
+    assert html, [c["chunk_id"] for c in out["contexts"]]
+    # carried as data, verbatim; escaping it for display is the UI's job (tested there)
+    chunk = next(h.chunk for h in ans.contexts if h.chunk.id == html[0]["chunk_id"])
+    assert html[0]["text"] == chunk.text
+    assert out["answer"] == ans.answer
 
 
 # ---- the LLM answerer against a local OpenAI-compatible server -----------------------------
