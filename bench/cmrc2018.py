@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"| {cfg} | {s['hit@1']:.3f} | {s['hit@5']:.3f} | {s['mrr@10']:.3f} | {b:.1f} | {p50:.1f} |")
     print(f"\nembedded {computed} texts in this run (the rest came from the cache {args.cache}); "
           f"project index steps (s): catalogue+jieba {t['catalogue']:.1f}, embed {t['embed']:.1f}, "
-          f"chroma {t['vectors'] - t['embed']:.1f}, bm25 {t['bm25']:.1f}")
+          f"chroma {t['vectors'] - t['embed']:.1f}, bm25 {t['bm25']:.1f}; hybrid fusion: {index.settings.fusion}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from evals.grounding import grade_citations
 from evals.metrics import (fact_recall, is_refusal, mrr, ndcg, number_correct, paragraph_hit, percentile,
                            proposal_recall, question_metrics, relevance)
 from evals.naive import mark_every_sentence
-from evals.results import ConfigResult, EvalRun, QuestionResult
+from evals.results import ConfigResult, EvalRun
 
 QUOTE = "市级补贴标准由每台10万元提高至每台15万元"
 CHUNK = {"chunk_id": "20220239:reply:财政局:2", "proposal_id": "20220239", "section": "reply",
@@ -135,7 +135,7 @@ def test_uncited_claims_dangling_markers_connectives_and_refusals():
     assert grade_citations({"answer": "未找到", "abstained": True}).recall is None
 
 
-def test_unknown_chunks_are_checked_against_the_corpus(tmp_path):
+def test_unknown_chunks_are_checked_against_the_corpus():
     view = CorpusView.load(Path(__file__).resolve().parent.parent / "samples" / "20220239.txt")
     foreign = {"marker": "1", "chunk_id": "other-system-7", "proposal_id": "20220239", "quote": QUOTE}
     g = grade_citations(answer("每台15万元。[1]", [foreign], contexts=[]), view)
