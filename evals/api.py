@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from evals.corpus import CorpusView
-from evals.dataset import Dataset, DatasetError, Question, dataset_paths, resolve
+from evals.dataset import Dataset, DatasetError, Question, dataset_paths, read_records, resolve
 from evals.grounding import Judge, grade_citations
 from evals.metrics import fact_found, is_refusal, question_metrics
 from evals.results import CheckLine, ConfigResult, EvalRun, OutlineResult, QuestionResult
@@ -90,19 +89,9 @@ def grade(q: Question, answer: dict | None, corpus: CorpusView | None = None,
 def read_run_file(path: str | Path) -> dict[str, dict]:
     """A JSONL run file: one answer object with an ``id`` per line."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except OSError as e:
-        raise DatasetError(path, f"cannot read: {e.strerror}") from None
     out: dict[str, dict] = {}
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except ValueError as e:
-            raise DatasetError(path, f"not valid JSON ({e.msg})", n) from None
-        if not isinstance(rec, dict) or not isinstance(rec.get("id"), (str, int)):
+    for n, rec in read_records(path):
+        if not isinstance(rec.get("id"), (str, int)):
             raise DatasetError(path, "expected an answer object with the question's \"id\"", n)
         if not isinstance(rec.get("answer", ""), str):
             raise DatasetError(path, "field 'answer' should be a string", n)

@@ -75,7 +75,7 @@ def dataset_paths() -> dict[str, Path]:
 DEFAULT_CORPUS = {"samples": ROOT / "samples", "devset": DEVSET / "corpus"}
 
 
-def _records(path: Path) -> list[tuple[int, dict]]:
+def read_records(path: Path) -> list[tuple[int, dict]]:
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except OSError as e:
@@ -109,7 +109,7 @@ def load_questions(path: str | Path) -> list[Question]:
     path = Path(path)
     out: list[Question] = []
     seen: set[str] = set()
-    for n, rec in _records(path):
+    for n, rec in read_records(path):
         qid = str(_field(path, n, rec, "id", (str, int)))
         if qid in seen:
             raise DatasetError(path, f"duplicate id {qid!r}", n)
@@ -138,7 +138,7 @@ def load_questions(path: str | Path) -> list[Question]:
 def load_outlines(path: str | Path) -> list[OutlineTask]:
     path = Path(path)
     out = []
-    for n, rec in _records(path):
+    for n, rec in read_records(path):
         out.append(OutlineTask(str(_field(path, n, rec, "id", (str, int))),
                                _field(path, n, rec, "new_proposal", str),
                                _field(path, n, rec, "department", str),
