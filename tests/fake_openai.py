@@ -15,6 +15,7 @@ holds every request body and its headers, so a test can check what the client se
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -142,3 +143,18 @@ def fake_openai():
 def context_of(request_body: dict) -> str:
     """The user message the answerer sent (numbered context + question)."""
     return next((m["content"] for m in request_body["messages"] if m["role"] in ("user", "human")), "")
+
+
+def numbered(body: dict) -> dict[int, str]:
+    """Context paragraphs as the model saw them in ``body``: number → text."""
+    ctx = context_of(body)
+    parts = re.split(r"\n\n(?=\[\d+\] )", ctx.split("<资料>\n", 1)[1].split("\n</资料>")[0])
+    out = {}
+    for p in parts:
+        m = re.match(r"\[(\d+)\] [^\n]*\n(.*)", p, re.S)
+        out[int(m.group(1))] = m.group(2)
+    return out
+
+
+def first_sentence(text: str) -> str:
+    return re.split(r"(?<=[。；！？])", text)[0]

@@ -1,12 +1,11 @@
 """The chat-model path against a real OpenAI-compatible HTTP server on 127.0.0.1."""
 from __future__ import annotations
 
-import re
 
 import pytest
 
 from rag.assistant import LLM_FALLBACK, Assistant
-from tests.fake_openai import FakeOpenAI, context_of
+from tests.fake_openai import FakeOpenAI, context_of, first_sentence, numbered
 
 QUESTION = "科技局怎么答复人才引进的建议?"
 
@@ -16,21 +15,6 @@ def llm_assistant(sample_assistant, make_settings, fake_openai):
     s = make_settings(sample_assistant.index.dir, openai_api_key="sk-test-key", llm_timeout=2.0, llm_retries=0)
     s.openai_base_url = fake_openai.base_url
     return Assistant(s, index=sample_assistant.index, answerer="llm")
-
-
-def numbered(body: dict) -> dict[int, str]:
-    """Context paragraphs as the model saw them: number → text."""
-    ctx = context_of(body)
-    parts = re.split(r"\n\n(?=\[\d+\] )", ctx.split("<资料>\n", 1)[1].split("\n</资料>")[0])
-    out = {}
-    for p in parts:
-        m = re.match(r"\[(\d+)\] [^\n]*\n(.*)", p, re.S)
-        out[int(m.group(1))] = m.group(2)
-    return out
-
-
-def first_sentence(text: str) -> str:
-    return re.split(r"(?<=[。；！？])", text)[0]
 
 
 def test_grounded_llm_answer_keeps_verified_citation(llm_assistant, fake_openai):

@@ -19,7 +19,7 @@ import pytest
 from ingest.chunker import chunk_proposal
 from ingest.parser import parse_file
 from rag.assistant import Assistant
-from rag.errors import IndexMismatchError, ProposalError, StoreError
+from rag.errors import IndexMismatchError, StoreError
 from tests.conftest import ROOT, SAMPLES
 
 FIRST = ["20210301.txt", "20210455.txt", "20220077.txt"]  # ingested before each crash
