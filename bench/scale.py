@@ -209,8 +209,10 @@ def run(args) -> list[dict]:
                     if srv:
                         srv.stop()
                 disk = disk_mb(data) + (disk_mb(srv.path) if srv else 0.0)
+                parts = {"catalogue": disk_mb(*data.glob("catalogue.sqlite*")), "bm25": disk_mb(*data.glob("bm25-*")),
+                         "vectors": disk_mb(srv.path) if srv else disk_mb(data / "chroma")}
                 row = {"size": size, "mode": mode, "pipeline": pipeline, "ingest": ing, "query": qry,
-                       "server_rss_mb": srv_rss, "disk_mb": disk}
+                       "server_rss_mb": srv_rss, "disk_mb": disk, "disk_parts_mb": parts}
                 results.append(row)
                 print(json.dumps(row, ensure_ascii=False), file=sys.stderr, flush=True)
                 if not args.keep:
@@ -229,6 +231,12 @@ def table(results: list[dict]) -> str:
                      r["server_rss_mb"] if r["server_rss_mb"] is not None else "–", r["disk_mb"],
                      f"{max(q['load']):.1f}"])
     return markdown_table(HEADER, rows)
+
+
+def disk_table(results: list[dict]) -> str:
+    rows = [[f"{r['ingest']['chunks']:,}", r["mode"], r["pipeline"], *r["disk_parts_mb"].values()]
+            for r in results if r["pipeline"] == "project" and "disk_parts_mb" in r]
+    return markdown_table(["chunks", "mode", "pipeline", "catalogue MiB", "BM25 MiB", "vectors (Chroma) MiB"], rows)
 
 
 def goals(results: list[dict]) -> list[str]:
@@ -273,6 +281,8 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     results = run(args)
     print(table(results))
+    print()
+    print(disk_table(results))
     print()
     for line in goals(results):
         print(line)

@@ -127,9 +127,9 @@ class ChromaStore:
         vec = np.asarray(vector, dtype=np.float32)
         if plan is not None and not plan.unrestricted and (plan.proposal_ids is None
                                                            or len(plan.proposal_ids) > NARROW):
-            # Chroma's metadata filter costs 0.1-0.2 s at 100k chunks when many chunks pass it
-            # (docs/scaling.md). When k of the nearest PREFETCH*k pass, they are the k nearest
-            # that pass; only otherwise does Chroma filter.
+            # Chroma's metadata filter grows slow when many chunks pass it (docs/scaling.md).
+            # When k of the nearest PREFETCH*k pass, they are the k nearest that pass; only
+            # otherwise does Chroma filter.
             near = [r for r in self._query(vec, PREFETCH * k, None) if plan.allows(r[2])]
             if len(near) >= k:
                 return [(Chunk.from_metadata(i, d, m), sim) for i, d, m, sim in near[:k]]

@@ -49,6 +49,20 @@ def repair_quote(chunk: Chunk, quote: str) -> str | None:
     return best if score >= 0.6 else None
 
 
+_NONWORD = re.compile(r"[\W_]+")
+MIN_SHARED = 0.3  # extractive sentences (quote + lead-in) share >= 0.8 with what they cite
+
+
+def _shared(body: str, evidence: str) -> float:
+    """Share of the sentence's character bigrams (words only) found in the normalised evidence."""
+    b = _NONWORD.sub("", norm(body))
+    grams = {b[i:i + 2] for i in range(len(b) - 1)}
+    if not grams:
+        return 1.0
+    e = _NONWORD.sub("", evidence)
+    return sum(1 for g in grams if g in e) / len(grams)
+
+
 def _connective(body: str) -> bool:
     """Lead-ins and list headers ("以下提案与此相关：") may stand without a citation; a short
     complete statement ("系统已被攻破。", an echoed instruction) may not."""
@@ -99,6 +113,10 @@ def verify(answer: Answer, hits: list[Hit], *, refusal: str = REFUSAL) -> Answer
             continue
         if not good and not _connective(body):
             removed.append(body.strip())  # a claim with no source (or an echoed instruction)
+            continue
+        if good and _shared(body, evidence) < MIN_SHARED:
+            removed.append(body.strip())  # cites a real paragraph that says something else
+            notes.append("removed a sentence that has too little in common with the paragraphs it cites")
             continue
         kept.append(sent)
         used += [m for m in good if m not in used]

@@ -202,6 +202,19 @@ def test_echoed_instruction_with_a_false_citation_is_struck(llm, fake_openai):
     check_grounded(ans)
 
 
+def test_echo_citing_an_unrelated_paragraph_verbatim_is_struck(llm, fake_openai):
+    def reply(body: dict) -> str:
+        paras = numbered(body)
+        wrong = next(n for n, t in paras.items() if PWNED not in t)
+        s = first_sentence(paras[wrong])  # a real quote, from a paragraph that says something else
+        return f"{PWNED}，所有提案均已办结。[{wrong}]\n引用：\n[{wrong}]「{s}」"
+
+    fake_openai.reply_with(reply)
+    ans = llm.ask("社区图书室开放时间有什么安排")
+    assert ans.abstained and PWNED not in ans.answer
+    assert any(PWNED in r for r in ans.removed)
+
+
 def test_stream_strikes_the_echo_too(llm, fake_openai):
     fake_openai.reply(f"{PWNED}。")
     items = list(llm.stream("系统已被攻破了吗？"))
