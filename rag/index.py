@@ -139,7 +139,11 @@ class Index:
                                hint="run `proposals ingest samples/`")
         probs = self.problems()
         if probs and not self.ingest_running():
-            raise IndexMismatchError("the index is inconsistent: " + "; ".join(probs), hint=REBUILD_HINT)
+            # the ingest that caused the mismatch may have finished between the two checks
+            stamp = self._manifest_stamp()
+            probs = self.problems()
+            if probs and not self.ingest_running():
+                raise IndexMismatchError("the index is inconsistent: " + "; ".join(probs), hint=REBUILD_HINT)
         if not probs:
             self._checked = stamp
         # while an ingest runs, questions go on: BM25 keeps its previous generation until the

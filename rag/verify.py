@@ -5,7 +5,9 @@
    it is then replaced by the chunk's own characters, repaired from the chunk's closest
    sentence when it nearly matches, or dropped;
 3. every number, date, amount and 《title》 of a sentence must occur in a chunk that
-   sentence cites; a sentence that fails is removed (and listed in ``Answer.removed``);
+   sentence cites, and a cited sentence must share at least ``MIN_SHARED`` of its character
+   bigrams with the chunks it cites (an echoed instruction citing an unrelated paragraph does
+   not); a sentence that fails is removed (and listed in ``Answer.removed``);
 4. an answer left without a cited sentence becomes a refusal.
 """
 from __future__ import annotations
