@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from evals.report import fmt
 from ingest.chunker import SECTION_LABEL
 from ingest.model import Paragraph, Proposal
 from rag.types import Answer, Chunk, Citation
@@ -373,18 +374,10 @@ TYPE_ZH = {"fact": "事实", "number": "数字", "cross": "跨段综合", "list"
            "unanswerable": "无答案（应拒答）", "filter": "按条件筛选", "meta": "提案信息"}
 
 
-def _fmt(metric: str, v: float | None) -> str:
-    if v is None:
-        return "—"
-    if metric.endswith("_ms") or metric == "answer_chars":
-        return f"{v:.0f}"
-    return f"{v:.3f}"
-
-
 def eval_cards_html(overall: dict[str, float], order: Sequence[str], title: str = "") -> str:
     cards = []
     for m in [k for k in order if k in overall] + [k for k in overall if k not in order]:
-        cards.append(f'<div class="metric" title="{esc(m)}"><div class="metric-value">{esc(_fmt(m, overall[m]))}</div>'
+        cards.append(f'<div class="metric" title="{esc(m)}"><div class="metric-value">{esc(fmt(m, overall[m]))}</div>'
                      f'<div class="metric-name">{esc(METRIC_ZH.get(m, m))}</div></div>')
     head = f"<h4>{esc(title)}</h4>" if title else ""
     return f'<div class="metrics">{head}<div class="metric-row">{"".join(cards)}</div></div>'
@@ -399,7 +392,7 @@ def eval_charts_html(by_type: dict[str, dict[str, float]], metrics: Sequence[str
             continue
         bars = "".join(f'<div class="bar-row"><span>{esc(TYPE_ZH.get(t, t))}</span>'
                        f'<div><div class="bar" style="width:{max(0.0, min(1.0, float(x))) * 100:.1f}%"></div></div>'
-                       f"<span>{esc(_fmt(m, x))}</span></div>" for t, x in rows)
+                       f"<span>{esc(fmt(m, x))}</span></div>" for t, x in rows)
         groups.append(f'<div class="chart"><h5>{esc(METRIC_ZH.get(m, m))}</h5><div class="bars">{bars}</div></div>')
     if not groups:
         return ""
@@ -412,7 +405,7 @@ def eval_questions_html(questions: Sequence, metrics: Sequence[str] = ("fact_rec
     rows = []
     for q in questions:
         refused = "—" if q.answer is None else ("拒答" if q.answer.get("abstained") else "作答")
-        cells = "".join(f"<td>{esc(_fmt(m, q.metrics.get(m)))}</td>" for m in metrics)
+        cells = "".join(f"<td>{esc(fmt(m, q.metrics.get(m)))}</td>" for m in metrics)
         rows.append(f'<tr class="qrow" data-q="{esc(q.id)}"><td>{esc(q.id)}</td>'
                     f'<td>{esc(TYPE_ZH.get(q.type, q.type))}</td>'
                     f"<td>{esc(q.question)}</td><td>{refused}</td>{cells}</tr>")
