@@ -66,7 +66,7 @@ def build_index(paras: list[Paragraph], work: Path, cache: Path):
     from rag.types import Chunk
 
     index = Index(Settings(_env_file=None, data_dir=work / "index", embed_cache=cache, openai_api_key=None))
-    ing = Ingester(index)
+    ing = Ingester(index, sentence_vectors=False)  # retrieval only: no answerer runs here
     t0 = time.perf_counter()
     index.write_manifest(state="dirty")
     for p in paras:

@@ -24,6 +24,7 @@ from ingest.parser import parse_file
 from rag.bm25_index import BM25Index
 from rag.errors import IngestError, StoreError
 from rag.index import Index
+from rag.textnorm import answer_sentences
 from rag.tokenize import tokens
 from rag.types import Chunk
 
@@ -76,9 +77,13 @@ def _source_exists(source: str) -> bool:
 
 
 class Ingester:
-    def __init__(self, index: Index, chunk_tokens: int | None = None):
+    def __init__(self, index: Index, chunk_tokens: int | None = None, sentence_vectors: bool = True):
         self.index = index
         self.budget = chunk_tokens or index.settings.chunk_tokens
+        # the extractive answerer ranks sentences by meaning too; their vectors go to the
+        # embedding cache at ingest so that a question never waits for them (retrieval-only
+        # benchmarks turn this off)
+        self.sentence_vectors = sentence_vectors
 
     def parse(self, files: list[Path], report: IngestReport,
               progress: Progress | None = None) -> list[tuple[Proposal, str]]:
@@ -182,6 +187,9 @@ class Ingester:
             chunks = self.index.catalogue.chunks(ids)
             t = time.perf_counter()
             vecs = emb.embed_passages([c.indexed_text for c in chunks])
+            if self.sentence_vectors:
+                emb.embed_passages([s for c in chunks if c.section != "meta" for s in answer_sentences(c.text)],
+                                   count=False)
             embed_s += time.perf_counter() - t
             self.index.store.upsert(chunks, vecs, [wanted[c.id] for c in chunks])
             if progress:

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from rag.analyze import Vocabulary, analyse
 from rag.chain import Turn, build_chain, pack
 from rag.errors import ProposalError
@@ -81,7 +83,14 @@ class Assistant:
     @property
     def extractive(self) -> ExtractiveAnswerer:
         bm = self.index.bm25
-        return ExtractiveAnswerer(bm.idf, known=lambda t: bm.df.get(t, 0) > 0)
+        return ExtractiveAnswerer(bm.idf, known=lambda t: bm.df.get(t, 0) > 0, similarity=self._similarity,
+                                  dense_weight=self.settings.sentence_dense_weight)
+
+    def _similarity(self, query: str, texts: list[str]):
+        emb = self.index.embedder
+        q = emb.embed_query(query)
+        m = emb.embed_passages(texts, count=False)
+        return (m @ q) / (np.linalg.norm(m, axis=1) * np.linalg.norm(q) + 1e-9)
 
     @property
     def llm(self):

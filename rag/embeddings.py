@@ -107,8 +107,11 @@ class CachedEmbedder:
         self.model_id = inner.model_id
         self.dim = inner.dim
         self.computed = 0
+        self._queries: dict[str, np.ndarray] = {}  # the retriever and the answerer embed the same query
 
-    def embed_passages(self, texts: list[str]) -> np.ndarray:
+    def embed_passages(self, texts: list[str], *, count: bool = True) -> np.ndarray:
+        """Vectors of ``texts``, from the cache where it has them; ``count`` adds the ones
+        computed to ``computed`` (chunk vectors are counted, sentence vectors are not)."""
         have = self.cache.get_many(self.model_id, texts)
         keys = [EmbeddingCache.key(t) for t in texts]
         missing = list(dict.fromkeys(t for t, k in zip(texts, keys) if k not in have))
@@ -117,11 +120,17 @@ class CachedEmbedder:
             new = {EmbeddingCache.key(t): v for t, v in zip(missing, vecs)}
             self.cache.put_many(self.model_id, new)
             have.update(new)
-            self.computed += len(missing)
+            self.computed += len(missing) if count else 0
         return np.vstack([have[k] for k in keys]) if keys else np.zeros((0, self.dim), np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.inner.embed_query(text)
+        v = self._queries.get(text)
+        if v is None:
+            v = self.inner.embed_query(text)
+            if len(self._queries) >= 64:
+                self._queries.pop(next(iter(self._queries)))
+            self._queries[text] = v
+        return v
 
 
 _shared: dict[str, Embedder] = {}

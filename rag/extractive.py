@@ -7,15 +7,19 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rag.gate import coverage, focus_terms, key_terms, mentions_all
-from rag.textnorm import norm, sentences
+from rag.asks import answers, asks
+from rag.gate import coverage, key_terms
+import numpy as np
+
+from rag.textnorm import answer_sentences, norm
 from rag.types import Answer, Chunk, Citation, Hit
 from rag.verify import REFUSAL, support_text
 
 _ASKS_NUMBER = re.compile(r"多少|几[个条家所项天年月次名人位座处类]|比例|标准|占比|多长|多久|多大|多高|多远|几层|金额|权重|时间|什么时候|何时|哪一年|哪年")
 _DIGIT = re.compile(r"\d")
 _ENUM = re.compile(r"^\s*([(（]?\d{1,2}[)）.．、])")
-_DATE = re.compile(r"\d+\s*[年月日]|\d+\s*[—-]\s*\d+\s*月")
+_DATE = re.compile(r"\d+\s*[—–-]\s*\d+\s*[年月]|\d+\s*[年月日]")
+_TITLE = re.compile(r"《[^《》]*》")
 _ASKS_WHEN = re.compile(r"什么时候|何时|哪一年|哪年|几月|日期|时间")
 _SOURCE_MARK = re.compile(r"\[(\d{1,3})\]")
 
@@ -29,14 +33,15 @@ def quoted(text: str) -> str:
 
 def has_quantity(sentence: str, dates_ok: bool) -> bool:
     """A figure other than a list number ("(3)") or, unless dates are wanted, a date."""
-    s = _ENUM.sub("", sentence)
+    s = _ENUM.sub("", _TITLE.sub("", sentence))
     if not dates_ok:
         s = _DATE.sub("", s)
     return bool(_DIGIT.search(s))
 # courtesy sentences every reply has; they never answer a question
 _BOILERPLATE = re.compile(r"收悉|感谢|现答复如下|答复如下|关心和支持|关心与支持|宝贵意见|继续关注|再次感谢|参考价值|高度重视您|提出的关于.{0,40}的(建议|提案)")
 _ASKS_HOW = re.compile(r"怎么(答复|回应|回复|做|办|落实)|如何(答复|回应|落实)|采取了哪些|有哪些(措施|举措)")
-_ASKS_REPLY = re.compile(r"落实|答复|回应|采纳|怎么样|打算|进展|办理|回复|做了|建了|出台|怎么做")
+# asked about what was done, or how things stand now: a reply says it, a proposal only says the problem
+_ASKS_REPLY = re.compile(r"落实|答复|回应|采纳|怎么样|打算|进展|办理|回复|做了|建了|出台|怎么做|现在|目前|如今|之后|以后|还剩|已经")
 
 
 @dataclass
@@ -70,9 +75,14 @@ class ExtractiveAnswerer:
 
     def __init__(self, idf: Callable[[str], float], *, known: Callable[[str], bool] = lambda t: True,
                  max_sentences: int = 2, min_score: float = 0.08, candidates: int = 6,
-                 second_ratio: float = 0.8, search: int = 8):
+                 second_ratio: float = 0.8, search: int = 8,
+                 similarity: Callable[[str, list[str]], np.ndarray] | None = None, dense_weight: float = 0.2):
         self.idf = idf
         self.known = known  # is a word used anywhere in the corpus?
+        # cosine of the question with each sentence (vectors cached at ingest): lets a
+        # paraphrase ("看护班") find the sentence that says it otherwise ("托管班")
+        self.similarity = similarity
+        self.dense_weight = dense_weight
         self.search = search
         self.max_sentences = max_sentences
         self.min_score = min_score
@@ -89,10 +99,7 @@ class ExtractiveAnswerer:
             if h.chunk.section == "meta":
                 continue
             ctx = coverage(terms, support_text(h.chunk), self.idf)
-            for a, b in sentences(h.chunk.text):
-                s = h.chunk.text[a:b]
-                if len(s) < 6:
-                    continue
+            for s in answer_sentences(h.chunk.text):
                 cov = coverage(terms, s, self.idf)
                 score = 0.5 * cov + 0.3 * ctx + 0.2 * char_overlap(question, s) - 0.03 * rank
                 if wants_number and not _DIGIT.search(s):
@@ -102,6 +109,13 @@ class ExtractiveAnswerer:
                 if _BOILERPLATE.search(s):
                     score -= 0.3
                 out.append(Scored(score, h.chunk, rank, s))
+        if self.similarity is not None and len(out) > 1:
+            # relative to the best and worst candidate: cosines of e5 sit in a narrow band
+            sims = np.asarray(self.similarity(question, [x.text for x in out]), dtype=np.float32)
+            lo, hi = float(sims.min()), float(sims.max())
+            if hi > lo:
+                for x, v in zip(out, sims):
+                    x.score += self.dense_weight * (float(v) - lo) / (hi - lo)
         out.sort(key=lambda x: -x.score)
         return out
 
@@ -111,12 +125,18 @@ class ExtractiveAnswerer:
         scored = self.score_sentences(question, hits)
         wants_number = bool(_ASKS_NUMBER.search(question))
         dates_ok = bool(_ASKS_WHEN.search(question))
-        # what the question asks the amount of must be in the sentence ("总投资" is not "新增泊位");
-        # words the corpus never uses (colloquial paraphrases) cannot be checked this way
-        focus = [f for f in focus_terms(question) if self.known(f)]
-        ok = [s for s in scored[: self.search]
-              if s.score >= self.min_score and (not wants_number or has_quantity(s.text, dates_ok))
-              and mentions_all(s.text + (s.chunk.heading or ""), focus)]
+        # a sentence must answer one of the question's asks: the right kind of figure, of
+        # the thing asked, about the subject asked (rag.asks); words the corpus never uses
+        # (colloquial paraphrases) cannot be checked this way and are left out
+        wanted = asks(question)
+
+        def fits(s: Scored) -> bool:
+            if s.score < self.min_score or _BOILERPLATE.search(s.text) \
+                    or (wants_number and not has_quantity(s.text, dates_ok)):
+                return False
+            return not wanted or any(answers(a, s.text, s.chunk.heading or "", self.known, self.idf) for a in wanted)
+
+        ok = [s for s in scored[: self.search] if fits(s)]
         if not ok:
             return Answer(question=question, answer=REFUSAL, abstained=True, mode=self.mode, contexts=hits,
                           intent=intent)
@@ -128,6 +148,11 @@ class ExtractiveAnswerer:
                 break
             if s.text != chosen[0].text:
                 chosen.append(s)
+        # "…建议…，教育局是怎么落实的？": the proposal's words alone do not answer it
+        if _ASKS_REPLY.search(question) and all(s.chunk.section != "reply" for s in chosen):
+            reply = next((s for s in ok if s.chunk.section == "reply" and s.score >= 0.5 * ok[0].score), None)
+            if reply is not None:
+                chosen = chosen[: limit - 1] + [reply]
         # keep source order when both come from one chunk, so the quote reads naturally
         chosen.sort(key=lambda s: (s.rank, s.chunk.text.find(s.text)))
         lines, cites = [], []

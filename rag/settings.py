@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     context_tokens: int = Field(3000, description="token budget of the context handed to the answerer")
     top_k: int = Field(10, description="contexts retrieved per question")
     fusion: str = Field("weighted", description="weighted (min-max blend, 0.5/0.5) or rrf (k=60)")
+    sentence_dense_weight: float = Field(0.2, description="weight of question-sentence similarity when the "
+                                         "extractive answerer picks sentences (0 = lexical only)")
     llm_timeout: float = 30.0
     llm_retries: int = 1
     host: str = "127.0.0.1"

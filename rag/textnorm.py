@@ -72,6 +72,12 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def answer_sentences(text: str, min_chars: int = 6) -> list[str]:
+    """The sentences an extractive answer may quote (shorter ones are headings or fragments).
+    Ingest embeds exactly these, so the answerer finds their vectors cached."""
+    return [text[a:b] for a, b in sentences(text) if b - a >= min_chars]
+
+
 # Facts a sentence may state: numbers with their units, dates, percentages, 《titles》.
 _NUM = re.compile(r"\d+(?:[.,]\d+)*(?:\s*(?:%|‰|万元|亿元|万|亿|元|个|家|所|人次|人|名|张|条|宗|项|平方米|平方公里|公里|米|亩|吨|小时|天|年|月|日|号|倍|辆|套|座|间|户|场|次|批|台))?")
 _TITLE = re.compile(r"《[^《》]{1,60}》")

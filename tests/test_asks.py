@@ -1,0 +1,85 @@
+"""What a question asks for (rag.asks): the kind of figure, its focus and subject, and the
+checks that keep the extractive answerer from quoting a figure of something else."""
+from __future__ import annotations
+
+import pytest
+
+from rag.asks import answers, asks, gives_kind, subject_share
+
+CORPUS_WORDS = {"寒溪河", "溪河", "寮步", "步段", "浓度", "氨氮", "投资", "总投资", "麻涌", "地下", "调蓄", "试点",
+                "排涝", "补助", "标准", "医养", "结合", "机构", "床位", "垃圾", "焚烧", "东莞", "全市", "生活"}
+
+
+def known(word: str) -> bool:
+    return word in CORPUS_WORDS
+
+
+def idf(word: str) -> float:
+    return 1.0 if word in ("东莞", "全市") else 3.0
+
+
+@pytest.mark.parametrize("question,kinds", [
+    ("麻涌镇地下调蓄池试点的总投资是多少？", ["money"]),
+    ("2023年随迁子女就读的比例是多少？", ["share"]),
+    ("现在审批一般要多久？", ["duration"]),
+    ("洪梅调蓄湖是什么时候完工的？", ["date"]),
+    ("我市医养结合机构有多少家？床位多少张？", ["count:家", "count:张"]),
+    ("排涝计划投多少钱、建设改造多少座泵站？", ["money", "count:座"]),
+    ("排涝流量是多少？", [None]),
+])
+def test_kind_of_figure_per_question_word(question, kinds):
+    assert [a.kind for a in asks(question)] == kinds
+
+
+def test_focus_qualifiers_and_subject():
+    [a] = asks("寒溪河寮步段的化学需氧量浓度同比下降了多少？")
+    assert a.focus == ("浓度",)
+    assert "需氧量" in a.qualifiers and "浓度" not in a.qualifiers
+    assert "寮步" in a.subject or "步段" in a.subject
+    [b] = asks("2023年东莞全市生活垃圾焚烧发电量是多少？")
+    assert b.years == ("2023",)
+
+
+@pytest.mark.parametrize("kind,sentence,ok", [
+    ("money", "累计完成投资约14.2亿元。", True),
+    ("money", "分值占比由5%提高到12%。", False),
+    ("share", "办结率达到96.5%。", True),
+    ("count:家", "剩余15所列入整改清单。", True),   # 家 is answered by 所
+    ("count:张", "全市医养结合机构增至21家。", False),
+    ("count:个", "建成城市阅读驿站28个。", True),
+    ("date", "（一）结合1号线一期建设进度，同步编制接驳规划。", False),  # a list number is no date
+    ("date", "工程已于2023年6月完工。", True),
+    ("duration", "平均用时由7天缩短至3天。", True),
+    ("money", "印发《东莞市补助办法(2021—2023年)》。", False),  # a year in a title is no figure
+])
+def test_gives_kind(kind, sentence, ok):
+    assert gives_kind(kind, sentence) is ok
+
+
+def test_a_figure_of_another_subject_does_not_answer():
+    [a] = asks("麻涌镇地下调蓄池试点的总投资是多少？")
+    other = "洪梅镇新庄排涝站、望牛墩镇芙蓉沙排涝站改造工程正在加紧施工,累计完成投资约14.2亿元。"
+    same = "麻涌镇地下调蓄池试点总投资约3.6亿元。"
+    assert not answers(a, other, "", known, idf)
+    assert answers(a, same, "", known, idf)
+
+
+def test_a_differently_qualified_focus_does_not_answer():
+    """氨氮浓度 is not 化学需氧量浓度, though both are 浓度 of the same river."""
+    [a] = asks("寒溪河寮步段的化学需氧量浓度同比下降了多少？")
+    assert not answers(a, "2024年上半年，寒溪河寮步段水质均值达到地表水Ⅳ类，氨氮浓度同比下降21.3%。", "", known, idf)
+    assert answers(a, "寒溪河寮步段化学需氧量浓度同比下降12.0%。", "", known, idf)
+
+
+def test_a_figure_of_another_year_does_not_answer():
+    [a] = asks("2023年东莞全市生活垃圾焚烧发电量是多少？")
+    assert not answers(a, "2020年全市生活垃圾焚烧发电量约9.6亿千瓦时。", "", known, idf)
+    assert answers(a, "2023年全市生活垃圾焚烧发电量约12.1亿千瓦时。", "", known, idf)
+
+
+def test_subject_share_weights_rare_words_and_keeps_paraphrases():
+    # "每亩" ~ "亩均": half its characters are there
+    assert subject_share(("每亩",), "亩均税收不低于50万元", idf) == pytest.approx(0.5)
+    # the common words alone say little
+    assert subject_share(("东莞", "垃圾", "焚烧"), "东莞市充电桩5万个", idf) == pytest.approx(1 / 7)
+    assert subject_share(("2023",), "anything", idf) == 1.0  # years are checked separately
