@@ -18,12 +18,12 @@ from rag.tokenize import tokens
 
 # the question word, with the verb that often leads it ("提高到多少")
 _ASK = re.compile(r"(是|有|为|达到了?|达|增至|增加了?|提高到|提高了?|下降了?|降到|缩短到|占|要|得|需要|花了?|投入了?)?"
-                  r"(多少|几[个条家所项天年月次名人位座处类层张]|多大|多长|多久|什么标准|什么时候|何时|哪一年|多高|多远)")
+                  r"(多少|几[个条家所项天年月次名人位座处类层张]|多大|多长时间|多长|多久|什么标准|什么时候|何时|哪一年|多高|多远)")
 _TRAILING = re.compile(r"(的|了|现在|目前|一共|总共|大概|大约|分别|各|同比|环比|还|能|要|得|每年|一年)+$")
 
 # the kind of figure, read from the words around the question word
 _WHEN = re.compile(r"什么时候|何时|哪一年|哪年|几月")
-_DURATION = re.compile(r"多久|多长时间|几天|几个月|几年|时限|用时|时长|等待时间|多长")
+_DURATION = re.compile(r"多久|多长时间|几天|几个月|几年|时限|用时|时长|等待时间")  # "多长" alone may be a length
 _MONEY = re.compile(r"投资|资金|经费|预算|补贴|补助|奖励|奖补|费用|收费|缴费|学费|保费|价格|金额|税收|交.{0,2}税|钱|工资"
                     r"|津贴|薪酬|奖金|[万亿]?元")
 _SHARE = re.compile(r"比例|占比|比重|权重|[^利效]率|百分之|几成")
@@ -34,7 +34,8 @@ UNITS = {
     "money": re.compile(r"\d\s*(?:[万亿千百])?元"),
     "share": re.compile(r"\d\s*[%‰]|\d\s*成|百分之|\d\s*[:：]\s*\d|分之"),
     "date": re.compile(r"\d{4}\s*年|\d{1,2}\s*月|年底|年初|年内|上半年|下半年|季度|今年|明年|\d{4}\s*[.\-/]\s*\d"),
-    "duration": re.compile(_NUMERAL + r"\s*(?:个)?(?:工作日|天|日|周|星期|个?月|年|小时|分钟)"),
+    # "多长时间…一次" may be answered by a frequency: "每周至少巡诊1次"
+    "duration": re.compile(_NUMERAL + r"\s*(?:个)?(?:工作日|天|日|周|星期|个?月|年|小时|分钟)|每\s*(?:[天日周月年]|星期|季度)"),
 }
 # classifiers that answer each other ("几家" is answered by "15所"); 个 takes any
 _SAME_CLASSIFIER = {"家": "家所个", "所": "所家个", "名": "名人", "人": "人名", "位": "位名人", "处": "处个",

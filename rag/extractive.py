@@ -18,6 +18,7 @@ from rag.verify import REFUSAL, support_text
 _ASKS_NUMBER = re.compile(r"多少|几[个条家所项天年月次名人位座处类]|比例|标准|占比|多长|多久|多大|多高|多远|几层|金额|权重|时间|什么时候|何时|哪一年|哪年")
 _DIGIT = re.compile(r"\d")
 _ENUM = re.compile(r"^\s*([(（]?\d{1,2}[)）.．、])")
+_ITEM = re.compile(r"^\s*(?:[(（][0-9一二三四五六七八九十]{1,3}[)）]|[0-9一二三四五六七八九十]{1,3}[.．、])")
 _DATE = re.compile(r"\d+\s*[—–-]\s*\d+\s*[年月]|\d+\s*[年月日]")
 _TITLE = re.compile(r"《[^《》]*》")
 _ASKS_WHEN = re.compile(r"什么时候|何时|哪一年|哪年|几月|日期|时间")
@@ -31,6 +32,12 @@ def quoted(text: str) -> str:
     return _SOURCE_MARK.sub(r"［\1］", text)
 
 
+def is_item_heading(sentence: str) -> bool:
+    """A short numbered line with no figure of its own: "（三）实施青年科技人才专项。"."""
+    m = _ITEM.match(sentence)
+    return bool(m) and len(sentence) <= 30 and not _DIGIT.search(sentence[m.end():])
+
+
 def has_quantity(sentence: str, dates_ok: bool) -> bool:
     """A figure other than a list number ("(3)") or, unless dates are wanted, a date."""
     s = _ENUM.sub("", _TITLE.sub("", sentence))
@@ -40,6 +47,10 @@ def has_quantity(sentence: str, dates_ok: bool) -> bool:
 # courtesy sentences every reply has; they never answer a question
 _BOILERPLATE = re.compile(r"收悉|感谢|现答复如下|答复如下|关心和支持|关心与支持|宝贵意见|继续关注|再次感谢|参考价值|高度重视您|提出的关于.{0,40}的(建议|提案)")
 _ASKS_HOW = re.compile(r"怎么(答复|回应|回复|做|办|落实)|如何(答复|回应|落实)|采取了哪些|有哪些(措施|举措)")
+# asked how things stand now: a sentence reporting a change ("由15.6个工作日压缩至3.2个工作日")
+# gives the current figure; the proposal's own description of the problem gives the old one
+_ASKS_NOW = re.compile(r"现在|目前|如今|之后|以后|还剩|还有多")
+_CHANGE = re.compile(r"由.{1,30}?(?:缩短|压缩|降低|降|下降|减少|减|提高|提升|增加|增|扩大|扩充|上升)[至到]")
 # asked about what was done, or how things stand now: a reply says it, a proposal only says the problem
 _ASKS_REPLY = re.compile(r"落实|答复|回应|采纳|怎么样|打算|进展|办理|回复|做了|建了|出台|怎么做|现在|目前|如今|之后|以后|还剩|已经")
 
@@ -74,7 +85,7 @@ class ExtractiveAnswerer:
     mode = "extractive"
 
     def __init__(self, idf: Callable[[str], float], *, known: Callable[[str], bool] = lambda t: True,
-                 max_sentences: int = 2, min_score: float = 0.08, candidates: int = 6,
+                 max_sentences: int = 2, min_score: float = 0.08, candidates: int = 10,
                  second_ratio: float = 0.8, search: int = 8,
                  similarity: Callable[[str, list[str]], np.ndarray] | None = None, dense_weight: float = 0.2):
         self.idf = idf
@@ -94,6 +105,7 @@ class ExtractiveAnswerer:
         terms = key_terms(question)
         wants_number = bool(_ASKS_NUMBER.search(question))
         wants_reply = bool(_ASKS_REPLY.search(question))
+        wants_now = bool(_ASKS_NOW.search(question))
         out = []
         for rank, h in enumerate(hits[: self.candidates]):
             if h.chunk.section == "meta":
@@ -106,6 +118,8 @@ class ExtractiveAnswerer:
                     score -= 0.15
                 if wants_reply and h.chunk.section == "reply":
                     score += 0.1
+                if wants_now:
+                    score += 0.15 if _CHANGE.search(s) else -0.1 if h.chunk.section == "content" else 0.0
                 if _BOILERPLATE.search(s):
                     score -= 0.3
                 out.append(Scored(score, h.chunk, rank, s))
@@ -143,8 +157,12 @@ class ExtractiveAnswerer:
         # "怎么答复…" asks for the gist of a reply: allow one more sentence
         limit = self.max_sentences + (1 if _ASKS_HOW.search(question) else 0)
         chosen = [ok[0]]
+        # an item heading ("一、推进公交场站充电设施建设。") names a measure without saying what
+        # was done: it neither takes a sentence's place nor sets the bar for the next one
+        ref = next((s.score for s in ok if not is_item_heading(s.text)), ok[0].score)
         for s in ok[1:]:
-            if len(chosen) >= limit or s.score < self.second_ratio * ok[0].score:
+            said = sum(1 for c in chosen if not is_item_heading(c.text))
+            if said >= limit or s.score < self.second_ratio * ref:
                 break
             if s.text != chosen[0].text:
                 chosen.append(s)
@@ -156,9 +174,8 @@ class ExtractiveAnswerer:
         # keep source order when both come from one chunk, so the quote reads naturally
         chosen.sort(key=lambda s: (s.rank, s.chunk.text.find(s.text)))
         lines, cites = [], []
-        markers: dict[str, str] = {}
         for s in chosen:
-            m = markers.setdefault(s.chunk.id, str(len(markers) + 1))
+            m = str(len(cites) + 1)  # one marker per quoted sentence: each citation carries its own quote
             lead = describe(s.chunk)
             same_lead = lines and lines[-1][0] == lead
             lines.append((lead, f"{quoted(s.text)}[{m}]"))
