@@ -83,3 +83,44 @@ def test_subject_share_weights_rare_words_and_keeps_paraphrases():
     # the common words alone say little
     assert subject_share(("东莞", "垃圾", "焚烧"), "东莞市充电桩5万个", idf) == pytest.approx(1 / 7)
     assert subject_share(("2023",), "anything", idf) == 1.0  # years are checked separately
+
+
+# ---- the extractive answerer's use of the asks ------------------------------------------
+
+def _hit(section: str, n: int, text: str, score: float) -> "Hit":
+    from rag.types import Chunk, Hit
+
+    dep = "市政务服务数据管理局" if section == "reply" else None
+    cid = f"20230611:{section}:{'政数局:' if dep else ''}{n}"
+    return Hit(Chunk(id=cid, proposal_id="20230611", year=2023, title="关于推进政务数据共享的建议",
+                     section=section, n=str(n), text=text, proposers="民盟东莞市委", department=dep), score)
+
+
+def _answerer():
+    from rag.extractive import ExtractiveAnswerer
+
+    return ExtractiveAnswerer(lambda t: 2.0, known=lambda t: True)
+
+
+def test_a_question_about_now_is_answered_by_the_reported_change():
+    hits = [_hit("content", 2, "数据需求方申请共享流程长、审批环节多,平均审批时间超过15个工作日;", 1.0),
+            _hit("reply", 3, "我局优化共享申请审批流程,平均审批时长由15.6个工作日压缩至3.2个工作日。", 0.9)]
+    ans = _answerer().answer("数据共享审批现在一般要多久？", hits)
+    assert not ans.abstained
+    assert any(c.section == "reply" and "3.2个工作日" in c.quote for c in ans.citations)
+
+
+def test_item_headings_do_not_take_a_sentences_place():
+    from rag.extractive import is_item_heading
+
+    assert is_item_heading("一、推进公交场站充电设施建设。") and is_item_heading("（3）建设新型阅读空间。")
+    assert not is_item_heading("（一）到2022年底，全市城市阅读驿站增至50个以上。")
+    assert not is_item_heading("全市已实现公交车100%纯电动化。")
+
+
+def test_each_quoted_sentence_has_its_own_marker_and_quote():
+    text = "（二）推进数据共享。共享平台已接入81个单位。2023年1—8月数据共享调用量达4.6亿次。"
+    ans = _answerer().answer("数据共享平台接入了多少个单位？调用了多少次？", [_hit("reply", 2, text, 1.0)])
+    assert [c.marker for c in ans.citations] == [str(i) for i in range(1, len(ans.citations) + 1)]
+    for c in ans.citations:
+        assert c.quote in text and f"{c.quote}[{c.marker}]" in ans.answer
