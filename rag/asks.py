@@ -12,10 +12,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rag.gate import ATTRIBUTES, QUESTION_WORDS
+from rag.gate import QUESTION_WORDS
 from rag.textnorm import nfkc, norm
 from rag.tokenize import tokens
 
+# what is asked *of* something ("收费标准", "占比"): part of the focus, not a question word
+ATTRIBUTES = frozenset({"标准", "比例", "占比"})
 # the question word, with the verb that often leads it ("提高到多少")
 _ASK = re.compile(r"(是|有|为|达到了?|达|增至|增加了?|提高到|提高了?|下降了?|降到|缩短到|占|要|得|需要|花了?|投入了?)?"
                   r"(多少|几[个条家所项天年月次名人位座处类层张]|多大|多长时间|多长|多久|什么标准|什么时候|何时|哪一年|多高|多远)")
@@ -96,6 +98,10 @@ def asks(question: str) -> list[Ask]:
             qualifiers = tuple(t for t in _content(phrase) if t not in focus and not any(t in f for f in focus)) \
                 if focus and phrase.endswith(focus[0]) else ()
             subject = tuple(t for t in _content(before) if t not in focus)
+            if not subject and focus == ("标准",):
+                # "…设从教津贴，…标准是多少？": the clause leans on an earlier one, and the
+                # answer states the rate ("每人每月300元") without repeating the word
+                focus = ()
             out.append(Ask(clause, _kind(m.group(2) + after[:1], before, after), focus, qualifiers, subject,
                            tuple(_YEAR.findall(clause))))
     return out

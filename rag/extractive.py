@@ -47,12 +47,14 @@ def has_quantity(sentence: str, dates_ok: bool) -> bool:
 # courtesy sentences every reply has; they never answer a question
 _BOILERPLATE = re.compile(r"收悉|感谢|现答复如下|答复如下|关心和支持|关心与支持|宝贵意见|继续关注|再次感谢|参考价值|高度重视您|提出的关于.{0,40}的(建议|提案)")
 _ASKS_HOW = re.compile(r"怎么(答复|回应|回复|做|办|落实)|如何(答复|回应|落实)|采取了哪些|有哪些(措施|举措)")
-# asked how things stand now: a sentence reporting a change ("由15.6个工作日压缩至3.2个工作日")
+# asked how things stand now: a sentence reporting a change ("由15.6个工作日压缩至3.2个工作日",
+# "将同意比例调整为…")
 # gives the current figure; the proposal's own description of the problem gives the old one
 _ASKS_NOW = re.compile(r"现在|目前|如今|之后|以后|还剩|还有多")
-_CHANGE = re.compile(r"由.{1,30}?(?:缩短|压缩|降低|降|下降|减少|减|提高|提升|增加|增|扩大|扩充|上升)[至到]")
+_CHANGE = re.compile(r"(?:缩短|压缩|降低|降|下降|减少|减|提高|提升|增加|增|扩大|扩充|上升|调整|放宽)[至到为]")
 # asked about what was done, or how things stand now: a reply says it, a proposal only says the problem
-_ASKS_REPLY = re.compile(r"落实|答复|回应|采纳|怎么样|打算|进展|办理|回复|做了|建了|出台|怎么做|现在|目前|如今|之后|以后|还剩|已经")
+_ASKS_REPLY = re.compile(r"落实|答复|回应|采纳|怎么样|打算|进展|办理|回复|做了|建了|出台|怎么做|现在|目前|如今|之后|以后|还剩|已经"
+                         r"|(?:怎么|如何)(?:防止|避免|解决|保障|确保|保证|管|监管|处理)")
 
 
 @dataclass

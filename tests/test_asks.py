@@ -31,6 +31,14 @@ def test_kind_of_figure_per_question_word(question, kinds):
     assert [a.kind for a in asks(question)] == kinds
 
 
+def test_a_clause_that_leans_on_an_earlier_one_has_no_focus_of_its_own():
+    """"…给民办园老师设从教津贴，…标准是多少？" is answered by "发放从教津贴每人每月300元"."""
+    *_, last = asks("民进东莞市委提出给民办园老师设从教津贴，教育局采纳了吗？标准是多少？")
+    assert last.focus == ()
+    [own] = asks("东莞长期护理保险的个人缴费标准是多少？")
+    assert own.focus == ("标准",) and own.kind == "money"
+
+
 def test_focus_qualifiers_and_subject():
     [a] = asks("寒溪河寮步段的化学需氧量浓度同比下降了多少？")
     assert a.focus == ("浓度",)
