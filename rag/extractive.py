@@ -87,7 +87,7 @@ class ExtractiveAnswerer:
     mode = "extractive"
 
     def __init__(self, idf: Callable[[str], float], *, known: Callable[[str], bool] = lambda t: True,
-                 max_sentences: int = 2, min_score: float = 0.08, candidates: int = 10,
+                 max_sentences: int = 2, min_score: float = 0.08, candidates: int = 6,
                  second_ratio: float = 0.8, search: int = 8,
                  similarity: Callable[[str, list[str]], np.ndarray] | None = None, dense_weight: float = 0.2):
         self.idf = idf
