@@ -12,9 +12,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rag.gate import QUESTION_WORDS
+from rag.gate import QUESTION_WORDS, key_terms
 from rag.textnorm import nfkc, norm
-from rag.tokenize import tokens
+from rag.tokenize import is_common_noun, tokens
 
 # what is asked *of* something ("收费标准", "占比"): part of the focus, not a question word
 ATTRIBUTES = frozenset({"标准", "比例", "占比"})
@@ -167,3 +167,24 @@ def answers(ask: Ask, sentence: str, heading: str, known: Callable[[str], bool],
     if ask.years and stated and not (set(ask.years) & (stated | set(_YEAR.findall(nfkc(heading))))):
         return False
     return not _qualified_otherwise(ask, sentence, known)
+
+
+_INSTITUTION = re.compile(r"(部门|单位|机关|机构|局|委|办|厅|部|处|中心)$")
+
+
+def uncovered_topic(question: str, answer_text: str, known: Callable[[str], bool]) -> str | None:
+    """The one noun of the question that the corpus never uses, when the answer has not a
+    character of it: "随迁子女参加中考有什么新政策" answered with the rules of 积分入学.
+
+    One such word in an otherwise plain question names a topic the corpus does not cover;
+    a colloquial paraphrase has several unknown words (checked by the other rules), and a
+    department ("民政部门") or a name is matched by the filters instead.
+    """
+    unknown = [t for t in key_terms(question) if not known(t) and not t.isdigit()]
+    unknown = [t for t in unknown if not any(t != o and t in o for o in unknown)]
+    if len(unknown) != 1:
+        return None
+    word = unknown[0]
+    if _INSTITUTION.search(word) or set(norm(word)) & set(norm(answer_text)) or not is_common_noun(word):
+        return None
+    return word

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rag.asks import answers, asks
+from rag.asks import answers, asks, uncovered_topic
 from rag.gate import coverage, key_terms
 import numpy as np
 
@@ -173,6 +173,9 @@ class ExtractiveAnswerer:
             reply = next((s for s in ok if s.chunk.section == "reply" and s.score >= 0.5 * ok[0].score), None)
             if reply is not None:
                 chosen = chosen[: limit - 1] + [reply]
+        if uncovered_topic(question, "".join(s.text for s in chosen), self.known):
+            return Answer(question=question, answer=REFUSAL, abstained=True, mode=self.mode, contexts=hits,
+                          intent=intent)
         # keep source order when both come from one chunk, so the quote reads naturally
         chosen.sort(key=lambda s: (s.rank, s.chunk.text.find(s.text)))
         lines, cites = [], []

@@ -59,3 +59,16 @@ def add_words(words: list[str]) -> None:
         if w and len(w) >= 2:
             jieba.add_word(w, freq=20000)
     _cut.cache_clear()
+
+
+@lru_cache(maxsize=4096)
+def is_common_noun(word: str) -> bool:
+    """In jieba's general dictionary and tagged as a noun ("中考" yes; "看病", a verb, and names
+    taught by ``add_words``, untagged, no)."""
+    _ensure()
+    if not jieba.dt.FREQ.get(word):
+        return False
+    from jieba import posseg  # loaded only when a question needs it
+
+    tagged = posseg.lcut(word)
+    return len(tagged) == 1 and tagged[0].flag.startswith("n")

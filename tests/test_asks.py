@@ -132,3 +132,20 @@ def test_each_quoted_sentence_has_its_own_marker_and_quote():
     assert [c.marker for c in ans.citations] == [str(i) for i in range(1, len(ans.citations) + 1)]
     for c in ans.citations:
         assert c.quote in text and f"{c.quote}[{c.marker}]" in ans.answer
+
+
+def test_one_noun_the_corpus_never_uses_makes_an_uncovered_topic():
+    from rag.asks import uncovered_topic
+
+    q = "随迁子女在东莞参加中考有什么新政策？"
+    def unknown(*words):
+        return lambda t: t not in words
+
+    assert uncovered_topic(q, "2023年修订《东莞市积分制入学管理办法》,提高社保缴纳年限的积分权重。", unknown("中考")) == "中考"
+    # the answer names it, if only by a character: not uncovered
+    assert uncovered_topic(q, "中招考试报名放开户籍限制。", unknown("中考")) is None
+    # several unknown words: a colloquial paraphrase, left to the other rules
+    assert uncovered_topic(q, "提高积分权重。", unknown("中考", "随迁")) is None
+    # a verb, or a department, is not a topic
+    assert uncovered_topic("为方便市民看病开通的专线是哪几条？", "开通3条专线。", unknown("看病")) is None
+    assert uncovered_topic("民政部门分别给多少补助？", "每个补助20万元。", unknown("民政部门")) is None

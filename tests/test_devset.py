@@ -46,11 +46,11 @@ def test_retrieval_floors(scored):
 @pytest.mark.shared
 def test_answer_floors(scored):
     assert mean(scored, "verbatim") == 1.0
-    assert mean(scored, "fact_recall") >= 0.80
+    assert mean(scored, "fact_recall") >= 0.85
     assert mean(scored, "fact_recall", {"number", "fact"}) >= 0.9
-    assert mean(scored, "fact_recall", {"paraphrase"}) >= 0.35
+    assert mean(scored, "fact_recall", {"paraphrase"}) >= 0.5
     assert mean(scored, "false_refusal") <= 0.06
-    assert mean(scored, "refusal") >= 0.75
+    assert mean(scored, "refusal") >= 0.85
 
 
 @pytest.mark.slow
