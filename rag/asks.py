@@ -169,6 +169,7 @@ def answers(ask: Ask, sentence: str, heading: str, known: Callable[[str], bool],
     return not _qualified_otherwise(ask, sentence, known)
 
 
+_ASKING = ("多少", "几", "什么", "哪", "怎么", "如何", "多久", "多长", "多大")
 _INSTITUTION = re.compile(r"(部门|单位|机关|机构|局|委|办|厅|部|处|中心)$")
 
 
@@ -180,7 +181,8 @@ def uncovered_topic(question: str, answer_text: str, known: Callable[[str], bool
     a colloquial paraphrase has several unknown words (checked by the other rules), and a
     department ("民政部门") or a name is matched by the filters instead.
     """
-    unknown = [t for t in key_terms(question) if not known(t) and not t.isdigit()]
+    unknown = [t for t in key_terms(question) if not known(t) and not t.isdigit()
+               and not any(w in t for w in _ASKING)]  # "多少钱" asks, it names nothing
     unknown = [t for t in unknown if not any(t != o and t in o for o in unknown)]
     if len(unknown) != 1:
         return None
