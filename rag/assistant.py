@@ -17,7 +17,6 @@ from rag.index import Index
 from rag.listing import answer_catalogue, answer_meta
 from rag.retrievers import make_retriever
 from rag.settings import Settings
-from rag.tokenize import add_words
 from rag.types import Answer, Filters, Hit
 from rag.verify import REFUSAL, verify
 
@@ -76,7 +75,6 @@ class Assistant:
             v = self.catalogue.vocabulary()
             self._vocab = Vocabulary(v["departments"] + v["units"], v["proposers"])
             self._vocab_gen = gen
-            add_words(v["departments"] + v["units"] + v["proposers"])
         return self._vocab
 
     # ---- parts --------------------------------------------------------------------------

@@ -1,4 +1,9 @@
-"""Chinese tokenisation for BM25 and for lexical overlap (jieba, search mode)."""
+"""Chinese tokenisation for BM25 and for lexical overlap (jieba, search mode).
+
+jieba's dictionary is process-wide, so it is never taught a corpus's own words: the tokens of
+a text depend on the text alone, not on which index the process opened before (search mode
+still yields the parts of a name, "民进" "东莞" "市委", which is what BM25 matches).
+"""
 from __future__ import annotations
 
 import logging
@@ -52,19 +57,9 @@ def tokens(text: str, *, keep_stopwords: bool = False) -> list[str]:
     return out
 
 
-def add_words(words: list[str]) -> None:
-    """Teach jieba domain words (department names, proposers) so they stay whole."""
-    _ensure()
-    for w in words:
-        if w and len(w) >= 2:
-            jieba.add_word(w, freq=20000)
-    _cut.cache_clear()
-
-
 @lru_cache(maxsize=4096)
 def is_common_noun(word: str) -> bool:
-    """In jieba's general dictionary and tagged as a noun ("中考" yes; "看病", a verb, and names
-    taught by ``add_words``, untagged, no)."""
+    """In jieba's general dictionary and tagged as a noun ("中考" yes; "看病", a verb, no)."""
     _ensure()
     if not jieba.dt.FREQ.get(word):
         return False

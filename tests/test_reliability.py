@@ -316,7 +316,9 @@ def test_questions_during_an_ingest_see_old_or_new_state(template, corpora, tmp_
     for t in threads:
         t.start()
     try:
-        report = a.ingest([corpora[1]])
+        # each step of the ingest pauses a little, so that questions surely overlap it even
+        # when the embedding cache already holds every vector and the ingest takes a second
+        report = a.ingest([corpora[1]], progress=lambda *_: time.sleep(0.2))
     finally:
         stop.set()
         for t in threads:
