@@ -12,6 +12,7 @@ import numpy as np
 
 from rag.chroma_store import Plan
 from rag.departments import department_key
+from rag.gate import key_terms
 from rag.index import Index
 from rag.tokenize import tokens
 from rag.types import Chunk, Filters, Hit
@@ -125,6 +126,15 @@ def weighted(runs: list[list[Hit]], weights: list[float]) -> list[tuple[Chunk, f
 
 
 Reranker = Callable[[str, list[Hit]], list[Hit]]
+# below this share of known words a question is taken for a paraphrase (see HybridRetriever)
+ADAPT_BELOW = 0.5
+
+
+def known_share(query: str, bm25) -> float:
+    """The idf-weighted share of the query's key terms that occur in the corpus (1.0 if none)."""
+    terms = key_terms(query)
+    total = sum(bm25.idf(t) for t in terms)
+    return sum(bm25.idf(t) for t in terms if bm25.df.get(t, 0) > 0) / total if total else 1.0
 
 
 class HybridRetriever:
@@ -133,7 +143,13 @@ class HybridRetriever:
     name = "hybrid"
 
     def __init__(self, index: Index, fusion: str = "rrf", depth: int = 50,
-                 weights: tuple[float, float] = (1.0, 1.0), reranker: Reranker | None = None):
+                 weights: tuple[float, float] = (1.0, 1.0), reranker: Reranker | None = None,
+                 adaptive: bool = True):
+        self.index = index
+        # BM25 can only match words the corpus uses: when under half of a question's key terms
+        # (idf-weighted) occur in the corpus, as in a colloquial paraphrase, its BM25 weight
+        # shrinks with the square of that share
+        self.adaptive = adaptive
         self.dense = DenseRetriever(index)
         self.bm25 = BM25Retriever(index)
         self.fusion = fusion
@@ -144,7 +160,12 @@ class HybridRetriever:
     def retrieve(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
         depth = max(self.depth, k)
         runs = [self.dense.retrieve(query, depth, filters), self.bm25.retrieve(query, depth, filters)]
-        fused = rrf(runs, weights=self.weights) if self.fusion == "rrf" else weighted(runs, self.weights)
+        weights = list(self.weights)
+        if self.adaptive:
+            share = known_share(query, self.index.bm25)
+            if share < ADAPT_BELOW:
+                weights[1] *= share ** 2
+        fused = rrf(runs, weights=weights) if self.fusion == "rrf" else weighted(runs, weights)
         hits = [Hit(c, s, self.name) for c, s in fused]
         if self.reranker is not None:
             hits = self.reranker(query, hits)
