@@ -133,6 +133,8 @@ class Assistant:
         if not turn.hits and not a.filters.is_empty() and turn.filters is None:
             # filters spotted in the question were too narrow: search everything instead
             turn.hits = self.retriever.retrieve(a.query, k, None)
+        if a.intent == "list":
+            turn.hits = by_proposal_first(turn.hits)
         return turn
 
     def _pack(self, turn: Turn) -> Turn:
@@ -221,6 +223,17 @@ class Assistant:
             turn = self._verify(turn)
         turn.answer.timings_ms = {"total": (time.perf_counter() - t0) * 1000}
         yield turn.answer
+
+
+def by_proposal_first(hits: list[Hit]) -> list[Hit]:
+    """A list question is about proposals: the best paragraph of each proposal comes first
+    (in rank order), then the other paragraphs, so the top contexts cover many proposals."""
+    seen: set[str] = set()
+    first, rest = [], []
+    for h in hits:
+        (rest if h.chunk.proposal_id in seen else first).append(h)
+        seen.add(h.chunk.proposal_id)
+    return first + rest
 
 
 def _merge(first: list[Hit], rest: list[Hit]) -> list[Hit]:

@@ -147,3 +147,12 @@ def test_sentence_vectors_are_cached_at_ingest(sample_assistant, monkeypatch):
     monkeypatch.setattr(emb.inner, "embed_passages", no_passages)
     ans = sample_assistant.ask("垃圾分类“绿色账户”积分奖励是在哪几个街道试点的？")
     assert not ans.abstained and "莞城" in ans.answer
+
+
+def test_list_contexts_cover_many_proposals_first(sample_assistant):
+    """A topical list puts each proposal's best paragraph before second paragraphs of any."""
+    ans = sample_assistant.ask("哪些提案提到了充电设施建设？")
+    pids = [h.chunk.proposal_id for h in ans.contexts]
+    distinct = list(dict.fromkeys(pids))
+    assert len(distinct) >= 2
+    assert pids[: len(distinct)] == distinct
