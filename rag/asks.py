@@ -93,8 +93,9 @@ def asks(question: str) -> list[Ask]:
             tail = [t for t in tokens(after[:6]) if t not in QUESTION_WORDS and len(t) >= 2]
             # jieba's search mode yields "投资" and "总投资": the last, shortest head is the noun
             focus = tuple(dict.fromkeys(head[-1:] + tail[:1]))
-            # "…段的化学需氧量浓度": the words between the last 的 and the focus qualify it
-            phrase = before.rsplit("的", 1)[1] if "的" in before else ""
+            # "…段的化学需氧量浓度", "河长制工作经费": the words between the last 的 (or of the
+            # compound before the question word) and the focus qualify it
+            phrase = before.rsplit("的", 1)[1] if "的" in before else before[-7:]
             qualifiers = tuple(t for t in _content(phrase) if t not in focus and not any(t in f for f in focus)) \
                 if focus and phrase.endswith(focus[0]) else ()
             subject = tuple(t for t in _content(before) if t not in focus)
@@ -132,12 +133,10 @@ def subject_share(terms: tuple[str, ...], text: str, idf: Callable[[str], float]
 
 
 def _qualified_otherwise(ask: Ask, sentence: str, known: Callable[[str], bool]) -> bool:
-    """The sentence gives the focus of something else: "氨氮浓度" when "化学需氧量浓度" was asked.
-
-    Only for qualifiers the corpus never uses (a known one is checked by the focus rule);
-    the word right before the focus in the sentence must then be a different content word.
-    """
-    missing = [q for q in ask.qualifiers if not known(q) and norm(q) not in norm(sentence)]
+    """The sentence gives the focus of something else: "氨氮浓度" when "化学需氧量浓度" was
+    asked, "管养经费" for "河长制工作经费": a qualifier is missing from the sentence and the
+    word right before the focus there is a different content word."""
+    missing = [q for q in ask.qualifiers if norm(q) not in norm(sentence)]
     if not missing or not ask.focus:
         return False
     head = norm(ask.focus[-1])

@@ -79,6 +79,13 @@ def test_a_differently_qualified_focus_does_not_answer():
     assert answers(a, "寒溪河寮步段化学需氧量浓度同比下降12.0%。", "", known, idf)
 
 
+def test_a_differently_qualified_compound_does_not_answer():
+    [a] = asks("市水务局2024年河长制工作经费是多少？")
+    assert a.focus == ("经费",)
+    assert not answers(a, "每年安排管养经费1850万元。", "", lambda t: True, idf)
+    assert answers(a, "2024年安排河长制工作经费1200万元。", "", lambda t: True, idf)
+
+
 def test_a_figure_of_another_year_does_not_answer():
     [a] = asks("2023年东莞全市生活垃圾焚烧发电量是多少？")
     assert not answers(a, "2020年全市生活垃圾焚烧发电量约9.6亿千瓦时。", "", known, idf)
