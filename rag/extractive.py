@@ -7,10 +7,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rag.asks import answers, asks, uncovered_topic
-from rag.gate import coverage, key_terms
 import numpy as np
 
+from rag.asks import answers, asks, uncovered_topic
+from rag.gate import coverage, key_terms
 from rag.textnorm import answer_sentences, norm
 from rag.types import Answer, Chunk, Citation, Hit
 from rag.verify import REFUSAL, support_text
@@ -48,8 +48,7 @@ def has_quantity(sentence: str, dates_ok: bool) -> bool:
 _BOILERPLATE = re.compile(r"收悉|感谢|现答复如下|答复如下|关心和支持|关心与支持|宝贵意见|继续关注|再次感谢|参考价值|高度重视您|提出的关于.{0,40}的(建议|提案)")
 _ASKS_HOW = re.compile(r"怎么(答复|回应|回复|做|办|落实)|如何(答复|回应|落实)|采取了哪些|有哪些(措施|举措)")
 # asked how things stand now: a sentence reporting a change ("由15.6个工作日压缩至3.2个工作日",
-# "将同意比例调整为…")
-# gives the current figure; the proposal's own description of the problem gives the old one
+# "将同意比例调整为…") gives the current figure; the proposal's own account gives the old one
 _ASKS_NOW = re.compile(r"现在|目前|如今|之后|以后|还剩|还有多")
 _CHANGE = re.compile(r"(?:缩短|压缩|降低|降|下降|减少|减|提高|提升|增加|增|扩大|扩充|上升|调整|放宽)[至到为]")
 # asked about what was done, or how things stand now: a reply says it, a proposal only says the problem

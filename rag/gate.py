@@ -5,12 +5,10 @@ its common words with some paragraph but not its rare ones; idf weighting makes 
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
-from rag.textnorm import nfkc, norm
+from rag.textnorm import norm
 from rag.tokenize import tokens
-from rag.types import Hit
 
 # words that say what kind of answer is wanted, not what it is about
 QUESTION_WORDS = frozenset(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.asks import answers, asks, gives_kind, subject_share
+from rag.types import Chunk, Hit
 
 CORPUS_WORDS = {"寒溪河", "溪河", "寮步", "步段", "浓度", "氨氮", "投资", "总投资", "麻涌", "地下", "调蓄", "试点",
                 "排涝", "补助", "标准", "医养", "结合", "机构", "床位", "垃圾", "焚烧", "东莞", "全市", "生活"}
@@ -102,9 +103,7 @@ def test_subject_share_weights_rare_words_and_keeps_paraphrases():
 
 # ---- the extractive answerer's use of the asks ------------------------------------------
 
-def _hit(section: str, n: int, text: str, score: float) -> "Hit":
-    from rag.types import Chunk, Hit
-
+def _hit(section: str, n: int, text: str, score: float) -> Hit:
     dep = "市政务服务数据管理局" if section == "reply" else None
     cid = f"20230611:{section}:{'政数局:' if dep else ''}{n}"
     return Hit(Chunk(id=cid, proposal_id="20230611", year=2023, title="关于推进政务数据共享的建议",
