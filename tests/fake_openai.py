@@ -26,13 +26,33 @@ import pytest
 Reply = dict
 
 
-class FakeOpenAI:
+class LoopbackServer:
+    """An HTTP server on 127.0.0.1 (a free port), serving in a thread inside ``with``."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class FakeOpenAI(LoopbackServer):
     def __init__(self) -> None:
         self.script: list[Reply] = []
         self.requests: list[dict] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(self._handler())
 
     # ---- scripting ----------------------------------------------------------------------
     def reply(self, content: str) -> "FakeOpenAI":
@@ -52,11 +72,6 @@ class FakeOpenAI:
         self.script.append({"delay": seconds, "content": content})
         return self
 
-    @property
-    def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
-
     def _next(self) -> Reply:
         with self._lock:
             if not self.script:
@@ -64,14 +79,6 @@ class FakeOpenAI:
             return self.script.pop(0) if len(self.script) > 1 else self.script[0]
 
     # ---- server -------------------------------------------------------------------------
-    def __enter__(self) -> "FakeOpenAI":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
     def _handler(self):
         fake = self
 
