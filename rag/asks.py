@@ -47,7 +47,7 @@ _ANY_CLASSIFIER = "个条家所项座处名人位张次辆套间户场台批宗�
 
 _TITLE = re.compile(r"《[^《》]*》")
 _YEAR = re.compile(r"((?:19|20)\d\d)\s*年")
-_LIST_NUMBER = re.compile(r"^\s*[(（]?[0-9一二三四五六七八九十]{1,2}[)）.．、]")
+_LIST_NUMBER = re.compile(r"^\s*[(（]?[\d一二三四五六七八九十]{1,2}[)）.．、]")
 
 
 @dataclass(frozen=True)
@@ -108,10 +108,15 @@ def asks(question: str) -> list[Ask]:
     return out
 
 
+def figure_text(sentence: str) -> str:
+    """The part of a sentence that can state a figure: a number inside a document's title
+    ("《…(2021—2023年)》") or a leading list number ("（3）") is not one."""
+    return _LIST_NUMBER.sub("", _TITLE.sub("", sentence))
+
+
 def gives_kind(kind: str | None, sentence: str) -> bool:
     """Does ``sentence`` state a figure of this kind (money in 元, a share in %, a count in 家…)?"""
-    # a figure inside a document's title ("《…(2021—2023年)》") or a list number is not an answer
-    s = _LIST_NUMBER.sub("", _TITLE.sub("", nfkc(sentence)))
+    s = figure_text(nfkc(sentence))
     if kind is None:
         return True
     if kind.startswith("count:"):

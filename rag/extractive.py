@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.asks import answers, asks, uncovered_topic
+from rag.asks import answers, asks, figure_text, uncovered_topic
 from rag.gate import coverage, key_terms
 from rag.textnorm import answer_sentences, norm
 from rag.types import Answer, Chunk, Citation, Hit
@@ -17,10 +17,8 @@ from rag.verify import REFUSAL, support_text
 
 _ASKS_NUMBER = re.compile(r"多少|几[个条家所项天年月次名人位座处类]|比例|标准|占比|多长|多久|多大|多高|多远|几层|金额|权重|时间|什么时候|何时|哪一年|哪年")
 _DIGIT = re.compile(r"\d")
-_ENUM = re.compile(r"^\s*([(（]?\d{1,2}[)）.．、])")
 _ITEM = re.compile(r"^\s*(?:[(（][0-9一二三四五六七八九十]{1,3}[)）]|[0-9一二三四五六七八九十]{1,3}[.．、])")
 _DATE = re.compile(r"\d+\s*[—–-]\s*\d+\s*[年月]|\d+\s*[年月日]")
-_TITLE = re.compile(r"《[^《》]*》")
 _ASKS_WHEN = re.compile(r"什么时候|何时|哪一年|哪年|几月|日期|时间")
 _SOURCE_MARK = re.compile(r"\[(\d{1,3})\]")
 
@@ -39,8 +37,8 @@ def is_item_heading(sentence: str) -> bool:
 
 
 def has_quantity(sentence: str, dates_ok: bool) -> bool:
-    """A figure other than a list number ("(3)") or, unless dates are wanted, a date."""
-    s = _ENUM.sub("", _TITLE.sub("", sentence))
+    """A figure (see ``figure_text``) that, unless dates are wanted, is not a date."""
+    s = figure_text(sentence)
     if not dates_ok:
         s = _DATE.sub("", s)
     return bool(_DIGIT.search(s))
