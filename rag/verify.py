@@ -56,13 +56,10 @@ MIN_SHARED = 0.3  # extractive sentences (quote + lead-in) share >= 0.8 with wha
 
 
 def _shared(body: str, evidence: str) -> float:
-    """Share of the sentence's character bigrams (words only) found in the normalised evidence."""
+    """``_overlap`` of the sentence's words (punctuation aside) with the normalised evidence;
+    a sentence too short to have a bigram shares everything."""
     b = _NONWORD.sub("", norm(body))
-    grams = {b[i:i + 2] for i in range(len(b) - 1)}
-    if not grams:
-        return 1.0
-    e = _NONWORD.sub("", evidence)
-    return sum(1 for g in grams if g in e) / len(grams)
+    return _overlap(b, _NONWORD.sub("", evidence)) if len(b) >= 2 else 1.0
 
 
 def _connective(body: str) -> bool:
