@@ -81,7 +81,7 @@ class Assistant:
     @property
     def extractive(self) -> ExtractiveAnswerer:
         bm = self.index.bm25
-        return ExtractiveAnswerer(bm.idf, known=lambda t: bm.df.get(t, 0) > 0, similarity=self._similarity,
+        return ExtractiveAnswerer(bm.idf, known=bm.knows, similarity=self._similarity,
                                   dense_weight=self.settings.sentence_dense_weight)
 
     def _similarity(self, query: str, texts: list[str]):

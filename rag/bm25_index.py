@@ -27,6 +27,10 @@ class BM25Index:
         df = self.df.get(term, 0)
         return math.log((n - df + 0.5) / (df + 0.5) + 1.0)
 
+    def knows(self, term: str) -> bool:
+        """Does ``term`` occur anywhere in the corpus?"""
+        return self.df.get(term, 0) > 0
+
     @classmethod
     def build(cls, ids: list[str], token_lists: list[list[str]]) -> "BM25Index":
         if not ids:

@@ -134,7 +134,7 @@ def known_share(query: str, bm25) -> float:
     """The idf-weighted share of the query's key terms that occur in the corpus (1.0 if none)."""
     terms = key_terms(query)
     total = sum(bm25.idf(t) for t in terms)
-    return sum(bm25.idf(t) for t in terms if bm25.df.get(t, 0) > 0) / total if total else 1.0
+    return sum(bm25.idf(t) for t in terms if bm25.knows(t)) / total if total else 1.0
 
 
 class HybridRetriever:

@@ -91,7 +91,7 @@ def test_known_share_weighs_the_words_the_corpus_uses_by_idf():
 
     from rag.retrievers import known_share
 
-    bm = SimpleNamespace(df={"电梯": 5, "补贴": 9}, idf=lambda t: {"电梯": 2.0, "补贴": 1.0}.get(t, 4.0))
+    bm = SimpleNamespace(knows=lambda t: t in ("电梯", "补贴"), idf=lambda t: {"电梯": 2.0, "补贴": 1.0}.get(t, 4.0))
     assert known_share("加装电梯补贴", bm) == pytest.approx(3.0 / 7.0)  # 加装 unknown: the rarest weight
     assert known_share("电梯补贴", bm) == 1.0
     assert known_share("？", bm) == 1.0  # nothing to judge by
