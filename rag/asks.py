@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from rag.gate import QUESTION_WORDS, key_terms
 from rag.textnorm import nfkc, norm
-from rag.tokenize import is_common_noun, tokens
+from rag.tokenize import is_common_noun, tokens, whole_words
 
 # what is asked *of* something ("收费标准", "占比"): part of the focus, not a question word
 ATTRIBUTES = frozenset({"标准", "比例", "占比"})
@@ -187,7 +187,7 @@ def uncovered_topic(question: str, answer_text: str, known: Callable[[str], bool
     """
     unknown = [t for t in key_terms(question) if not known(t) and not t.isdigit()
                and not any(w in t for w in _ASKING)]  # "多少钱" asks, it names nothing
-    unknown = [t for t in unknown if not any(t != o and t in o for o in unknown)]
+    unknown = whole_words(unknown)
     if len(unknown) != 1:
         return None
     word = unknown[0]

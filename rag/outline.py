@@ -24,7 +24,7 @@ from rag.departments import department_key
 from rag.errors import IngestError, ProposalError
 from rag.gate import coverage
 from rag.textnorm import facts_in, norm, sentences
-from rag.tokenize import tokens
+from rag.tokenize import tokens, whole_words
 from rag.types import Answer, Chunk, Citation, Filters, Hit
 from rag.verify import split_sentences, verify
 
@@ -85,9 +85,8 @@ def topic_terms(text: str) -> list[str]:
     """The words of a suggestion that say what it is about (no ordinal, no generic verbs)."""
     body = _ORDINAL.sub("", text.strip())
     terms = list(dict.fromkeys(t for t in tokens(body) if len(t) >= 2 and t not in GENERIC and not t.isdigit()))
-    # jieba's search mode also yields the parts of a long word ("务工", "工人", "人员" of "务工人员"):
-    # counted apart, one concept would outweigh the rest of the suggestion
-    return [t for t in terms if not any(t != u and t in u for u in terms)]
+    # the parts of a long word, counted apart, would make one concept outweigh the rest
+    return whole_words(terms)
 
 
 def label_of(text: str, limit: int = 30) -> str:

@@ -57,6 +57,12 @@ def tokens(text: str, *, keep_stopwords: bool = False) -> list[str]:
     return out
 
 
+def whole_words(words: list[str]) -> list[str]:
+    """``words`` without the parts that jieba's search mode also yields of a longer one among
+    them ("务工", "工人", "人员" of "务工人员")."""
+    return [w for w in words if not any(w != u and w in u for u in words)]
+
+
 @lru_cache(maxsize=4096)
 def is_common_noun(word: str) -> bool:
     """In jieba's general dictionary and tagged as a noun ("中考" yes; "看病", a verb, no)."""
