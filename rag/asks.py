@@ -137,15 +137,14 @@ def subject_share(terms: tuple[str, ...], text: str, idf: Callable[[str], float]
     return sum(idf(t) * sum(ch in have for ch in norm(t)) / len(norm(t)) for t in terms) / total
 
 
-def _qualified_otherwise(ask: Ask, sentence: str, known: Callable[[str], bool]) -> bool:
+def _qualified_otherwise(ask: Ask, sentence: str) -> bool:
     """The sentence gives the focus of something else: "氨氮浓度" when "化学需氧量浓度" was
     asked, "管养经费" for "河长制工作经费": a qualifier is missing from the sentence and the
     word right before the focus there is a different content word."""
-    missing = [q for q in ask.qualifiers if norm(q) not in norm(sentence)]
-    if not missing or not ask.focus:
+    s = norm(sentence)
+    if not ask.focus or all(norm(q) in s for q in ask.qualifiers):
         return False
     head = norm(ask.focus[-1])
-    s = norm(sentence)
     i = s.find(head)
     if i <= 0:
         return False
@@ -170,7 +169,7 @@ def answers(ask: Ask, sentence: str, heading: str, known: Callable[[str], bool],
     stated = set(_YEAR.findall(nfkc(_TITLE.sub("", sentence))))
     if ask.years and stated and not (set(ask.years) & (stated | set(_YEAR.findall(nfkc(heading))))):
         return False
-    return not _qualified_otherwise(ask, sentence, known)
+    return not _qualified_otherwise(ask, sentence)
 
 
 _ASKING = ("多少", "几", "什么", "哪", "怎么", "如何", "多久", "多长", "多大")
