@@ -23,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.assistant import Assistant  # noqa: E402
-from rag.settings import Settings  # noqa: E402
-from rag.textnorm import contains, norm  # noqa: E402
+from rag.answer.assistant import Assistant  # noqa: E402
+from rag.core.settings import Settings  # noqa: E402
+from rag.core.textnorm import contains, norm  # noqa: E402
 
 GOALS = {"recall@5": 0.95, "hit@5": 0.85, "mrr@10": 0.80, "fact_recall": 0.80, "verbatim": 1.0,
          "refusal": 0.90, "false_refusal": 0.05}

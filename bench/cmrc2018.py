@@ -58,12 +58,12 @@ def load(path: Path) -> tuple[list[Paragraph], list[Query]]:
 
 def build_index(paras: list[Paragraph], work: Path, cache: Path):
     """A project index whose "proposals" are the paragraphs (one content chunk each); seconds per step."""
-    from ingest.model import Proposal
+    from rag.core.proposal import Proposal
     from ingest.pipeline import Ingester, chunk_hash
-    from rag.index import Index
-    from rag.settings import Settings
-    from rag.tokenize import tokens
-    from rag.types import Chunk
+    from rag.stores.index import Index
+    from rag.core.settings import Settings
+    from rag.core.words import tokens
+    from rag.core.types import Chunk
 
     index = Index(Settings(_env_file=None, data_dir=work / "index", embed_cache=cache, openai_api_key=None))
     ing = Ingester(index, sentence_vectors=False)  # retrieval only: no answerer runs here
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
           f"({'all' if args.limit <= 0 else f'limit {args.limit}, seed {args.seed}'})", file=sys.stderr)
 
     from evals.naive import NaiveDoc, NaiveIndex
-    from rag.retrievers import make_retriever
+    from rag.retrieval.retrievers import make_retriever
 
     work = Path(tempfile.mkdtemp(prefix="cmrc2018-"))
     try:

@@ -29,8 +29,8 @@ DEVSET_CORPUS = ROOT.parent / "shared" / "devset" / "corpus"
 
 def worker(args) -> dict:
     from ingest.pipeline import Ingester, collect_files
-    from rag.index import Index
-    from rag.settings import Settings
+    from rag.stores.index import Index
+    from rag.core.settings import Settings
 
     t0 = time.perf_counter()
     files = [Path(x) for x in Path(args.files).read_text().splitlines() if x]

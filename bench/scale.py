@@ -43,7 +43,7 @@ def questions(limit: int) -> list[str]:
 # ---- workers (each runs in its own process) -----------------------------------------------
 
 def _settings(args):
-    from rag.settings import Settings
+    from rag.core.settings import Settings
 
     return Settings(_env_file=None, data_dir=Path(args.data), chroma_host=args.host or None,
                     chroma_port=args.port or 8000, embed_cache=Path(args.work) / "embeddings.sqlite")
@@ -54,7 +54,7 @@ def _files(args) -> list[Path]:
 
 
 def worker_ingest(args) -> dict:
-    from rag.embeddings import make_embedder
+    from rag.stores.embeddings import make_embedder
 
     settings = _settings(args)
     emb = SyntheticEmbedder(base_vectors(settings.embed_cache), make_embedder(settings))
@@ -89,7 +89,7 @@ def _naive_index(args, settings, embedder):
 
     if not args.host:
         return NaiveIndex(Path(args.data) / "chroma", embedder)
-    from rag.chroma_store import ChromaStore
+    from rag.stores.chroma_store import ChromaStore
 
     # the baseline's own class, with its LangChain store pointed at the server
     scratch = tempfile.mkdtemp(prefix="naive-unused-")
@@ -121,13 +121,13 @@ class TimedQueries:
 
 
 def worker_query(args) -> dict:
-    from rag.embeddings import make_embedder
+    from rag.stores.embeddings import make_embedder
 
     settings = _settings(args)
     qs = questions(args.queries)
     t0 = time.perf_counter()
     if args.pipeline == "project":
-        from rag.assistant import Assistant
+        from rag.answer.assistant import Assistant
 
         a = Assistant(settings, answerer="extractive")
         synthetic = SyntheticEmbedder(base_vectors(settings.embed_cache), make_embedder(settings))

@@ -29,9 +29,9 @@ import numpy as np
 from ingest.chunker import chunk_proposal
 from ingest.decode import decode_file
 from ingest.parser import LABELS, parse_text
-from rag.embeddings import CachedEmbedder, EmbeddingCache, make_embedder
-from rag.index import Index
-from rag.settings import Settings
+from rag.stores.embeddings import CachedEmbedder, EmbeddingCache, make_embedder
+from rag.stores.index import Index
+from rag.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"

@@ -16,8 +16,8 @@ from evals.dataset import Dataset, DatasetError, Question, dataset_paths, read_r
 from evals.grounding import Judge, grade_citations
 from evals.metrics import fact_found, is_refusal, question_metrics
 from evals.results import CheckLine, ConfigResult, EvalRun, OutlineResult, QuestionResult
-from rag.errors import ConfigError
-from rag.settings import Settings
+from rag.core.errors import ConfigError
+from rag.core.settings import Settings
 
 CONFIGS = ("bm25", "dense", "hybrid", "naive")
 Progress = Callable[[str, int, int], None]
@@ -132,7 +132,7 @@ def corpus_key(corpus: Path) -> str:
 def _run_configs(run: EvalRun, ds: Dataset, configs: list[str], settings: Settings, root: Path, answerer: str,
                  view: CorpusView | None, judge: Judge | None, progress: Progress | None) -> None:
     from ingest.pipeline import Ingester
-    from rag.index import Index
+    from rag.stores.index import Index
 
     bad = [c for c in configs if c not in CONFIGS]
     if bad or not configs:
@@ -164,7 +164,7 @@ def _run_one(cfg: str, ds: Dataset, settings: Settings, index, answerer: str, vi
         ask = naive.ask
         assistant = None
     else:
-        from rag.assistant import Assistant
+        from rag.answer.assistant import Assistant
 
         assistant = Assistant(settings, retriever=cfg, answerer=answerer, index=index)
         ask = lambda question, id=None: assistant.ask(question, id=id).to_json()  # noqa: E731
@@ -183,10 +183,10 @@ def _run_one(cfg: str, ds: Dataset, settings: Settings, index, answerer: str, vi
 
 
 def score_outlines(assistant, ds: Dataset, progress: Progress | None = None) -> tuple[list[OutlineResult], str | None]:
-    """Precedent recall of ``rag.outline.draft_outline`` on the dataset's outline tasks."""
-    if importlib.util.find_spec("rag.outline") is None:
-        return [], "outline scoring skipped: rag.outline is not available"
-    from rag.outline import draft_outline
+    """Precedent recall of ``rag.staff.outline.draft_outline`` on the dataset's outline tasks."""
+    if importlib.util.find_spec("rag.staff.outline") is None:
+        return [], "outline scoring skipped: rag.staff.outline is not available"
+    from rag.staff.outline import draft_outline
 
     out = []
     for i, task in enumerate(ds.outlines, 1):

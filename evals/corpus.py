@@ -12,9 +12,9 @@ from ingest.chunker import chunk_proposal
 from ingest.jsonl_import import read_jsonl
 from ingest.parser import parse_file
 from ingest.pipeline import collect_files
-from rag.errors import IngestError
-from rag.textnorm import norm
-from rag.types import Chunk
+from rag.core.errors import IngestError
+from rag.core.textnorm import norm
+from rag.core.types import Chunk
 
 
 @dataclass

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field, replace
 
 from evals.corpus import CorpusView
 from evals.metrics import is_refusal
-from rag.textnorm import contains, facts_in, norm
-from rag.types import Chunk
-from rag.verify import split_sentences, support_text
+from rag.core.textnorm import contains, facts_in, norm
+from rag.core.types import Chunk
+from rag.answer.verify import split_sentences, support_text
 
 MARK = re.compile(r"\[(\d{1,3})\]")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from rag.settings import Settings
+from rag.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class LLMJudge:
     def from_settings(cls, settings: Settings) -> "LLMJudge | None":
         if not settings.llm_enabled:
             return None
-        from rag.openai_adapter import chat_model
+        from rag.stores.openai_adapter import chat_model
 
         return cls(chat_model(settings), settings)
 
@@ -52,7 +52,7 @@ class LLMJudge:
         try:
             out = str(self.model.invoke(msgs).content).strip()
         except Exception as e:  # a judge failure is a "no", counted and logged, never a crash
-            from rag.openai_adapter import safe_error
+            from rag.stores.openai_adapter import safe_error
 
             self.failures += 1
             log.warning("LLM judge failed: %s", safe_error(e, self.settings) if self.settings else type(e).__name__)

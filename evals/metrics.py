@@ -1,6 +1,6 @@
 """Per-question metrics on one answer (``Answer.to_json()`` shape) against one dataset question,
 and how they are averaged per type and overall. Every text comparison goes through
-``rag.textnorm.norm`` (NFKC width folding, no whitespace, no thousands separators)."""
+``rag.core.textnorm.norm`` (NFKC width folding, no whitespace, no thousands separators)."""
 from __future__ import annotations
 
 import math
@@ -8,8 +8,8 @@ import re
 from collections.abc import Sequence
 
 from evals.dataset import Evidence, Question
-from rag.textnorm import contains, facts_in, norm
-from rag.verify import REFUSAL
+from rag.core.textnorm import contains, facts_in, norm
+from rag.answer.verify import REFUSAL
 
 K = 10
 # phrasings of "the corpus has no answer" from systems that do not set ``abstained``

@@ -16,9 +16,9 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from ingest.decode import decode_file
 from ingest.pipeline import collect_files
-from rag.chroma_store import make_client
-from rag.embeddings import CachedEmbedder
-from rag.verify import split_sentences
+from rag.stores.chroma_store import make_client
+from rag.stores.embeddings import CachedEmbedder
+from rag.answer.verify import split_sentences
 
 CHUNK_SIZE, CHUNK_OVERLAP = 500, 50
 

@@ -3,11 +3,11 @@ sentence ends into parts ``n.1``, ``n.2`` (no character lost or repeated), one `
 chunk per proposal."""
 from __future__ import annotations
 
-from ingest.model import Paragraph, Proposal
-from rag import tokens
-from rag.departments import department_key
-from rag.textnorm import sentences
-from rag.types import Chunk
+from rag.core.proposal import Paragraph, Proposal
+from rag.core import token_budget as tokens
+from rag.core.departments import department_key
+from rag.core.textnorm import sentences
+from rag.core.types import Chunk
 
 SECTION_LABEL = {"content": "提案内容", "suggestion": "建议", "reply": "部门答复", "meta": "提案信息"}
 HEADING_SEP = " › "

@@ -1,7 +1,7 @@
 """Bytes → text: UTF-8, UTF-8 with BOM, and GB18030 (common in government exports)."""
 from __future__ import annotations
 
-from rag.errors import IngestError
+from rag.core.errors import IngestError
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 

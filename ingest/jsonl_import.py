@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ingest.model import Proposal
+from rag.core.proposal import Proposal
 from ingest.parser import parse_text
-from rag.errors import IngestError
+from rag.core.errors import IngestError
 
 REQUIRED = ("id", "title")
 

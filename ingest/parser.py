@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 
 from ingest.decode import decode_file
-from ingest.model import Paragraph, Proposal, Reply
-from rag.errors import IngestError
+from rag.core.proposal import Paragraph, Proposal, Reply
+from rag.core.errors import IngestError
 
 _SP = r"[\s\u00a0\u3000]*"
 MAX_PARAGRAPH_CHARS = 20_000

@@ -19,14 +19,14 @@ from pathlib import Path
 
 from ingest.chunker import chunk_proposal
 from ingest.jsonl_import import read_jsonl
-from ingest.model import Proposal
+from rag.core.proposal import Proposal
 from ingest.parser import parse_file
-from rag.bm25_index import BM25Index
-from rag.errors import IngestError, StoreError
-from rag.index import Index
-from rag.textnorm import answer_sentences
-from rag.tokenize import tokens
-from rag.types import Chunk
+from rag.stores.bm25_index import BM25Index
+from rag.core.errors import IngestError, StoreError
+from rag.stores.index import Index
+from rag.core.textnorm import answer_sentences
+from rag.core.words import tokens
+from rag.core.types import Chunk
 
 PARSER_VERSION = "1"
 Progress = Callable[[str, int, int], None]

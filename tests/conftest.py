@@ -30,7 +30,7 @@ def embed_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def make_settings(embed_cache):
-    from rag.settings import Settings
+    from rag.core.settings import Settings
 
     def make(data_dir: Path, **kw) -> Settings:
         kw.setdefault("embed_cache", embed_cache)
@@ -43,7 +43,7 @@ def make_settings(embed_cache):
 @pytest.fixture(scope="session")
 def sample_assistant(tmp_path_factory, make_settings):
     """An assistant over the ingested sample corpus (extractive, embedded Chroma)."""
-    from rag.assistant import Assistant
+    from rag.answer.assistant import Assistant
 
     a = Assistant(make_settings(tmp_path_factory.mktemp("samples-index")), answerer="extractive")
     report = a.ingest([SAMPLES])
@@ -54,7 +54,7 @@ def sample_assistant(tmp_path_factory, make_settings):
 @pytest.fixture(scope="session")
 def devset_assistant(tmp_path_factory, make_settings):
     """An assistant over ../shared/devset/corpus (skipped when ../shared is absent)."""
-    from rag.assistant import Assistant
+    from rag.answer.assistant import Assistant
 
     corpus = shared_or_skip(DEVSET / "corpus")
     a = Assistant(make_settings(tmp_path_factory.mktemp("devset-index")), answerer="extractive")

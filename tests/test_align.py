@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from rag.align import ADDRESSED, MENTIONED, NOT_ADDRESSED, Aligner, align_all, align_proposal
-from rag.errors import ProposalError
+from rag.staff.align import ADDRESSED, MENTIONED, NOT_ADDRESSED, Aligner, align_all, align_proposal
+from rag.core.errors import ProposalError
 from tests.conftest import SAMPLES
 
 # Read off the sample files: (proposal, 建议 number) → the reply paragraphs (chunk ids without
@@ -115,7 +115,7 @@ def test_align_refuses_unknown_and_unreplied_proposals(sample_assistant):
 @pytest.fixture(scope="module")
 def small_corpus(tmp_path_factory, make_settings):
     """20210301 with one extra suggestion its reply never answers, and two unreplied proposals."""
-    from rag.assistant import Assistant
+    from rag.answer.assistant import Assistant
 
     src = tmp_path_factory.mktemp("align-corpus")
     text = (SAMPLES / "20210301.txt").read_text(encoding="utf-8-sig")
@@ -148,7 +148,7 @@ def test_corpus_report_lists_unaddressed_suggestions_by_department_and_year(smal
 def test_cli_align(small_corpus, embed_cache, monkeypatch):
     from typer.testing import CliRunner
 
-    from rag.cli import app
+    from rag.cli.main import app
 
     monkeypatch.setenv("PROPOSALS_EMBED_CACHE", str(embed_cache))
     data = ["--data-dir", str(small_corpus.index.dir)]
@@ -168,8 +168,8 @@ def main(argv: list[str]) -> None:
     """Print how the aligner does on the hand labels: ``python -m tests.test_align SAMPLES_DATA_DIR``."""
     from pathlib import Path
 
-    from rag.assistant import Assistant
-    from rag.settings import Settings
+    from rag.answer.assistant import Assistant
+    from rag.core.settings import Settings
 
     a = Assistant(Settings(data_dir=Path(argv[0])), answerer="extractive")
     by_key = {(pid, x.suggestion.n): x for pid in sorted({p for p, _ in HAND_LABELS} | {p for p, _ in MENTIONED_LABELS})

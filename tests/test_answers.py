@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from rag.errors import ProposalError
-from rag.textnorm import contains, norm
-from rag.verify import REFUSAL
+from rag.core.errors import ProposalError
+from rag.core.textnorm import contains, norm
+from rag.answer.verify import REFUSAL
 from tests.conftest import ROOT
 
 
@@ -134,7 +134,7 @@ def test_cli_ask_jsonl(sample_assistant, tmp_path, embed_cache):
 def test_sentence_vectors_are_cached_at_ingest(sample_assistant, monkeypatch):
     """The answerer ranks sentences by meaning with vectors the ingest computed: asking a
     question embeds the question only, never a passage."""
-    from rag.textnorm import answer_sentences
+    from rag.core.textnorm import answer_sentences
 
     emb = sample_assistant.index.embedder
     chunk = next(c for c in sample_assistant.catalogue.chunks(None) if c.section == "reply")

@@ -1,11 +1,11 @@
-"""What a question asks for (rag.asks): the kind of figure, its focus and subject, and the
+"""What a question asks for (rag.answer.asks): the kind of figure, its focus and subject, and the
 checks that keep the extractive answerer from quoting a figure of something else."""
 from __future__ import annotations
 
 import pytest
 
-from rag.asks import answers, asks, gives_kind, subject_share
-from rag.types import Chunk, Hit
+from rag.answer.asks import answers, asks, gives_kind, subject_share
+from rag.core.types import Chunk, Hit
 
 CORPUS_WORDS = {"寒溪河", "溪河", "寮步", "步段", "浓度", "氨氮", "投资", "总投资", "麻涌", "地下", "调蓄", "试点",
                 "排涝", "补助", "标准", "医养", "结合", "机构", "床位", "垃圾", "焚烧", "东莞", "全市", "生活"}
@@ -111,7 +111,7 @@ def _hit(section: str, n: int, text: str, score: float) -> Hit:
 
 
 def _answerer():
-    from rag.extractive import ExtractiveAnswerer
+    from rag.answer.extractive import ExtractiveAnswerer
 
     return ExtractiveAnswerer(lambda t: 2.0, known=lambda t: True)
 
@@ -125,7 +125,7 @@ def test_a_question_about_now_is_answered_by_the_reported_change():
 
 
 def test_item_headings_do_not_take_a_sentences_place():
-    from rag.extractive import is_item_heading
+    from rag.answer.extractive import is_item_heading
 
     assert is_item_heading("一、推进公交场站充电设施建设。") and is_item_heading("（3）建设新型阅读空间。")
     assert not is_item_heading("（一）到2022年底，全市城市阅读驿站增至50个以上。")
@@ -141,7 +141,7 @@ def test_each_quoted_sentence_has_its_own_marker_and_quote():
 
 
 def test_one_noun_the_corpus_never_uses_makes_an_uncovered_topic():
-    from rag.asks import uncovered_topic
+    from rag.answer.asks import uncovered_topic
 
     q = "随迁子女在东莞参加中考有什么新政策？"
     def unknown(*words):
@@ -159,9 +159,9 @@ def test_one_noun_the_corpus_never_uses_makes_an_uncovered_topic():
 
 def test_a_question_word_is_never_an_uncovered_topic(monkeypatch):
     """jieba may keep "多少钱" whole (it does once domain words have been added)."""
-    import rag.asks
-    from rag.asks import uncovered_topic
+    import rag.answer.asks
+    from rag.answer.asks import uncovered_topic
 
-    monkeypatch.setattr(rag.asks, "key_terms", lambda q: ["加装", "电梯", "市级", "补贴", "每台", "多少钱"])
+    monkeypatch.setattr(rag.answer.asks, "key_terms", lambda q: ["加装", "电梯", "市级", "补贴", "每台", "多少钱"])
     assert uncovered_topic("加装电梯的市级补贴标准现在是每台多少钱？", "由每台10万元提高至每台15万元。",
                            lambda t: t != "多少钱") is None

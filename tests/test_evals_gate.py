@@ -52,7 +52,7 @@ def test_a_run_file_regrades_to_the_same_figures(samples_run, make_settings):
 
 
 def test_cli_check_exits_non_zero_on_a_regression(samples_run, tmp_path):
-    from rag.cli import app
+    from rag.cli.main import app
 
     _, root = samples_run
     runfile = root / "run" / "hybrid.jsonl"

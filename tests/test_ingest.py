@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from ingest.pipeline import Ingester
-from rag.index import Index
+from rag.stores.index import Index
 from tests.conftest import ROOT, SAMPLES
 
 THREE = ["20210301.txt", "20220077.txt", "20250063.txt"]

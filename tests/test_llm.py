@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.assistant import LLM_FALLBACK, Assistant
+from rag.answer.assistant import LLM_FALLBACK, Assistant
 from tests.fake_openai import FakeOpenAI, context_of, first_sentence, numbered
 
 QUESTION = "科技局怎么答复人才引进的建议?"
@@ -93,7 +93,7 @@ def test_streaming_failure_falls_back(llm_assistant, fake_openai):
 
 
 def test_missing_key_says_how_to_fix(make_settings, tmp_path):
-    from rag.errors import ConfigError
+    from rag.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
         make_settings(tmp_path).require_api_key()

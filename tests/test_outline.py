@@ -7,12 +7,12 @@ import re
 
 import pytest
 
-from rag.departments import department_key
-from rag.errors import IngestError, ProposalError
-from rag.outline import (CONTENT_FALLBACK, LLM_FALLBACK, NO_PRECEDENT, TODO, OutlineDrafter, draft_outline, label_of,
+from rag.core.departments import department_key
+from rag.core.errors import IngestError, ProposalError
+from rag.staff.outline import (CONTENT_FALLBACK, LLM_FALLBACK, NO_PRECEDENT, TODO, OutlineDrafter, draft_outline, label_of,
                          reply_kind, topic_terms)
-from rag.textnorm import facts_in, norm
-from rag.verify import support_text
+from rag.core.textnorm import facts_in, norm
+from rag.answer.verify import support_text
 from tests.conftest import DEVSET, ROOT, shared_or_skip
 from tests.fake_openai import context_of
 
@@ -199,7 +199,7 @@ def test_labels_and_terms():
 # ---- chat model -----------------------------------------------------------------------
 @pytest.fixture
 def llm_assistant(sample_assistant, make_settings, fake_openai):
-    from rag.assistant import Assistant
+    from rag.answer.assistant import Assistant
 
     s = make_settings(sample_assistant.index.dir, openai_api_key="sk-test-key", llm_timeout=2.0, llm_retries=0)
     s.openai_base_url = fake_openai.base_url
@@ -248,7 +248,7 @@ def test_llm_failure_falls_back_to_the_extractive_outline(llm_assistant, fake_op
 def test_cli_outline_and_errors(sample_assistant, embed_cache, monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
-    from rag.cli import app
+    from rag.cli.main import app
 
     monkeypatch.setenv("PROPOSALS_EMBED_CACHE", str(embed_cache))
     task = next(t for t in tasks(SAMPLE_TASKS) if t["id"] == "so-001")
@@ -289,8 +289,8 @@ def main(argv: list[str]) -> None:
     import argparse
     from pathlib import Path
 
-    from rag.assistant import Assistant
-    from rag.settings import Settings
+    from rag.answer.assistant import Assistant
+    from rag.core.settings import Settings
 
     ap = argparse.ArgumentParser()
     ap.add_argument("samples_dir")

@@ -8,7 +8,7 @@ import pytest
 from ingest.chunker import chunk_proposal
 from ingest.decode import decode_file
 from ingest.parser import parse_file, parse_text
-from rag.errors import IngestError
+from rag.core.errors import IngestError
 from tests.conftest import DEVSET, SAMPLES, SEEDS, shared_or_skip
 
 SAMPLE_FILES = sorted(SAMPLES.glob("*.txt"))

@@ -18,8 +18,8 @@ import pytest
 
 from ingest.chunker import chunk_proposal
 from ingest.parser import parse_file
-from rag.assistant import Assistant
-from rag.errors import IndexMismatchError, StoreError
+from rag.answer.assistant import Assistant
+from rag.core.errors import IndexMismatchError, StoreError
 from tests.conftest import ROOT, SAMPLES
 
 FIRST = ["20210301.txt", "20210455.txt", "20220077.txt"]  # ingested before each crash
@@ -30,8 +30,8 @@ QUESTION = "垃圾分类“绿色账户”积分奖励是在哪几个街道试�
 DRIVER = r"""
 import sys
 from pathlib import Path
-from rag.assistant import Assistant
-from rag.settings import Settings
+from rag.answer.assistant import Assistant
+from rag.core.settings import Settings
 data, cache, *paths = sys.argv[1:]
 a = Assistant(Settings(_env_file=None, data_dir=Path(data), embed_cache=Path(cache)), answerer="extractive")
 print("start", flush=True)

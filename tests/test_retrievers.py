@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.departments import department_key
-from rag.retrievers import BM25Retriever, DenseRetriever, HybridRetriever
-from rag.types import Filters, Retriever
+from rag.core.departments import department_key
+from rag.retrieval.retrievers import BM25Retriever, DenseRetriever, HybridRetriever
+from rag.core.types import Filters, Retriever
 
 QUERIES = ["科技局怎么答复人才引进的建议", "充电桩建设", "出租屋消防安全隐患整治", "垃圾分类"]
 
@@ -89,7 +89,7 @@ class TestHybridWithReranker(RetrieverContract):
 def test_known_share_weighs_the_words_the_corpus_uses_by_idf():
     from types import SimpleNamespace
 
-    from rag.retrievers import known_share
+    from rag.retrieval.retrievers import known_share
 
     bm = SimpleNamespace(knows=lambda t: t in ("电梯", "补贴"), idf=lambda t: {"电梯": 2.0, "补贴": 1.0}.get(t, 4.0))
     assert known_share("加装电梯补贴", bm) == pytest.approx(3.0 / 7.0)  # 加装 unknown: the rarest weight

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.assistant import LLM_FALLBACK, Assistant
-from rag.verify import REFUSAL
+from rag.answer.assistant import LLM_FALLBACK, Assistant
+from rag.answer.verify import REFUSAL
 from tests.chroma_server import ChromaServer, ChromaServerError, chroma_executable, free_port
 from tests.conftest import ROOT, SAMPLES
 from tests.fake_openai import LoopbackServer, context_of, first_sentence, numbered
@@ -284,7 +284,7 @@ def test_key_not_in_logs_errors_or_answers(assistant, secret_settings, caplog):
 
 
 def test_key_not_in_openai_embedder_errors(tmp_path, make_settings, echo_server, corpus, caplog):
-    from rag.errors import ProposalError
+    from rag.core.errors import ProposalError
 
     caplog.set_level(logging.DEBUG)
     s = make_settings(tmp_path / "data", openai_api_key=SECRET, embedder="openai", llm_timeout=5.0, llm_retries=0)
@@ -368,7 +368,7 @@ def listening(port: int) -> list[str]:
 
 
 def test_default_bind_address_is_loopback(tmp_path, make_settings):
-    from rag.settings import Settings
+    from rag.core.settings import Settings
 
     assert Settings(_env_file=None).host == "127.0.0.1"
     assert make_settings(tmp_path).host == "127.0.0.1"
@@ -388,7 +388,7 @@ def test_test_servers_listen_on_loopback_only(tmp_path, fake_openai):  # noqa: F
 
 @pytest.mark.slow
 def test_app_listens_on_loopback_by_default(tmp_path, embed_cache):
-    pytest.importorskip("ui.commands")
+    pytest.importorskip("rag.cli.serve")
     port = free_port()
     env = _env(PROPOSALS_EMBED_CACHE=str(embed_cache))
     env.pop("PROPOSALS_HOST", None)
@@ -407,7 +407,7 @@ def test_app_listens_on_loopback_by_default(tmp_path, embed_cache):
 
 
 def test_app_refuses_other_addresses_without_a_password(tmp_path):
-    pytest.importorskip("ui.commands")
+    pytest.importorskip("rag.cli.serve")
     env = _env()
     env.pop("PROPOSALS_AUTH", None)
     p = subprocess.run([sys.executable, "-m", "rag.cli", "serve", "--host", "0.0.0.0", "--port", str(free_port()),

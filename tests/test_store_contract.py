@@ -7,9 +7,9 @@ import uuid
 import numpy as np
 import pytest
 
-from rag.chroma_store import ChromaStore, Plan, where_clause
-from rag.errors import StoreError
-from rag.types import Chunk, Filters
+from rag.stores.chroma_store import ChromaStore, Plan, where_clause
+from rag.core.errors import StoreError
+from rag.core.types import Chunk, Filters
 from tests.chroma_server import ChromaServer, ChromaServerError, chroma_executable, free_port
 from tests.conftest import SAMPLES
 
@@ -133,7 +133,7 @@ class TestStoreContract:
     def test_filtered_query_is_the_exact_filtered_top_k(self, store, monkeypatch):
         """Broad filters are answered from an unfiltered prefetch, narrow or far ones by Chroma's
         filter; every way gives the k nearest chunks that pass."""
-        from rag.departments import department_key
+        from rag.core.departments import department_key
 
         n, k = 400, 10
         base = make_chunks()[0]
@@ -198,7 +198,7 @@ QUESTIONS = ["科技局怎么答复人才引进的建议?", "加装电梯的市�
 def twins(chroma_server, tmp_path_factory, make_settings):
     """The sample corpus ingested twice, one right after the other (BM25 tokens depend on the
     words jieba has been taught in this process): vectors in the server, and embedded."""
-    from rag.assistant import Assistant
+    from rag.answer.assistant import Assistant
 
     remote = Assistant(make_settings(tmp_path_factory.mktemp("server-index"), chroma_host=chroma_server.host,
                                      chroma_port=chroma_server.port), answerer="extractive")
@@ -233,7 +233,7 @@ def test_server_mode_keeps_vectors_on_the_server(server_assistant, embedded_twin
 @pytest.mark.slow
 @pytest.mark.parametrize("retriever", ["dense", "bm25", "hybrid"])
 def test_server_mode_retrieves_like_embedded(server_assistant, embedded_twin, retriever):
-    from rag.retrievers import make_retriever
+    from rag.retrieval.retrievers import make_retriever
 
     remote = make_retriever(server_assistant.index, retriever)
     local = make_retriever(embedded_twin.index, retriever)
@@ -256,7 +256,7 @@ def test_server_mode_answers_like_embedded(server_assistant, embedded_twin):
 
 @pytest.mark.slow
 def test_server_down_is_a_clear_error(tmp_path, make_settings):
-    from rag.assistant import Assistant
+    from rag.answer.assistant import Assistant
 
     port = free_port()
     with pytest.raises(StoreError, match=f"127.0.0.1:{port}"):

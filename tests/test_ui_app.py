@@ -8,8 +8,8 @@ import gradio as gr
 import pytest
 from typer.testing import CliRunner
 
-from rag.errors import ConfigError, IndexMismatchError, IngestError, NoIndexError, ProposalError, StoreError
-from rag.types import Answer, Citation, Hit
+from rag.core.errors import ConfigError, IndexMismatchError, IngestError, NoIndexError, ProposalError, StoreError
+from rag.core.types import Answer, Citation, Hit
 from ui import errors as ui_errors
 from ui.handlers import Handlers, filters_of
 from ui.rwlock import ReadWriteLock
@@ -22,7 +22,7 @@ def drain(gen) -> list:
 
 @pytest.fixture
 def empty_assistant(tmp_path, make_settings):
-    from rag.assistant import Assistant
+    from rag.answer.assistant import Assistant
 
     return Assistant(make_settings(tmp_path / "empty"), answerer="extractive")
 
@@ -41,7 +41,7 @@ def test_auth_is_required_off_loopback(make_settings, tmp_path):
 
 
 def test_serve_refuses_a_public_address_without_auth(monkeypatch, tmp_path):
-    from rag.cli import app
+    from rag.cli.main import app
 
     monkeypatch.delenv("PROPOSALS_AUTH", raising=False)
     monkeypatch.chdir(tmp_path)  # no .env with an auth line
@@ -219,7 +219,7 @@ def test_an_ingest_waits_for_questions_and_questions_wait_for_it():
 # ---- the chat model path (a local OpenAI-compatible server) ---------------------------------
 @pytest.fixture
 def llm_handlers(sample_assistant, make_settings, fake_openai):
-    from rag.assistant import Assistant
+    from rag.answer.assistant import Assistant
 
     s = make_settings(sample_assistant.index.dir, openai_api_key="sk-test-key", llm_timeout=2.0, llm_retries=0)
     s.openai_base_url = fake_openai.base_url
@@ -244,7 +244,7 @@ def test_llm_answer_streams_into_the_transcript(llm_handlers, fake_openai):
 
 
 def test_llm_failure_shows_the_fallback_notice(llm_handlers, fake_openai):
-    from rag.assistant import LLM_FALLBACK
+    from rag.answer.assistant import LLM_FALLBACK
 
     fake_openai.fail(500)
     html, turns, _, _ = drain(llm_handlers.chat("科技局怎么答复人才引进的建议?", [], "", "", ""))[-1]

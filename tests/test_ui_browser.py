@@ -65,7 +65,7 @@ def samples_app(sample_assistant):
 
 @pytest.fixture(scope="module")
 def empty_app(tmp_path_factory, make_settings):
-    from rag.assistant import Assistant
+    from rag.answer.assistant import Assistant
 
     s = Server(Assistant(make_settings(tmp_path_factory.mktemp("ui-empty")), answerer="extractive"))
     yield s

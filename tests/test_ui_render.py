@@ -6,8 +6,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from ingest.model import Paragraph, Proposal, Reply
-from rag.types import Answer, Chunk, Citation, Hit
+from rag.core.proposal import Paragraph, Proposal, Reply
+from rag.core.types import Answer, Chunk, Citation, Hit
 from ui import render
 
 

@@ -1,9 +1,9 @@
 """The citation verifier on hand-made answers."""
 from __future__ import annotations
 
-from rag.textnorm import facts_in, find_verbatim, norm
-from rag.types import Answer, Chunk, Citation, Hit
-from rag.verify import REFUSAL, split_sentences, verify
+from rag.core.textnorm import facts_in, find_verbatim, norm
+from rag.core.types import Answer, Chunk, Citation, Hit
+from rag.answer.verify import REFUSAL, split_sentences, verify
 
 REPLY = Chunk(id="20230127:reply:公安局:5", proposal_id="20230127", year=2023, title="关于缓解医院周边停车难的建议",
               section="reply", n="5", department="市公安局",

@@ -9,7 +9,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 
 import gradio as gr  # noqa: E402
 
-from rag.assistant import Assistant  # noqa: E402
+from rag.answer.assistant import Assistant  # noqa: E402
 from ui import evaltab  # noqa: E402
 from ui.handlers import Handlers  # noqa: E402
 from ui.render import SOURCE_PLACEHOLDER, transcript_html  # noqa: E402

@@ -5,7 +5,7 @@ import logging
 
 import gradio as gr
 
-from rag.errors import (ConfigError, IndexMismatchError, IngestError, LLMError, NoIndexError, ProposalError,
+from rag.core.errors import (ConfigError, IndexMismatchError, IngestError, LLMError, NoIndexError, ProposalError,
                         StoreError)
 from ui.render import reason_zh
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from rag.errors import ProposalError
+from rag.core.errors import ProposalError
 from ui import features
 from ui.errors import friendly, user_error
 from ui.render import (eval_cards_html, eval_charts_html, eval_question_html, eval_questions_html, esc,

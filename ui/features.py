@@ -31,7 +31,7 @@ def available(name: str) -> bool:
 
 
 def draft_outline(assistant, text: str, department: str):
-    return _module("rag.outline", "答复提纲").draft_outline(assistant, text, department)
+    return _module("rag.staff.outline", "答复提纲").draft_outline(assistant, text, department)
 
 
 def outline_html(outline) -> str:
@@ -52,7 +52,7 @@ def outline_quote(outline: dict | None, chunk_id: str) -> str | None:
 def alignment_html(assistant, proposal) -> str:
     """建议 next to the reply paragraphs answering them; a notice when there is nothing to align."""
     try:
-        align = _module("rag.align", "建议与答复对照")
+        align = _module("rag.staff.align", "建议与答复对照")
     except NotReady as e:
         return notice_html(str(e), "warn")
     from ui.render import alignment_html as render

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from rag.assistant import Assistant
-from rag.errors import NoIndexError, ProposalError
-from rag.types import Filters
+from rag.answer.assistant import Assistant
+from rag.core.errors import NoIndexError, ProposalError
+from rag.core.types import Filters
 from ui import features
 from ui.errors import EMPTY_QUESTION, NO_INDEX, friendly, user_error
 from ui.render import (SOURCE_PLACEHOLDER, ChatTurn, FileError, Focus, esc, file_errors_html, notice_html,
@@ -259,7 +259,7 @@ class Handlers:
     def read_upload(self, file) -> str:
         """An uploaded proposal file → its text (for the outline box); a bad file is a Chinese error."""
         from ingest.decode import decode_file
-        from rag.errors import IngestError
+        from rag.core.errors import IngestError
 
         if not file:
             return gr.update()

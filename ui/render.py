@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from evals.report import fmt
 from ingest.chunker import SECTION_LABEL
-from ingest.model import Paragraph, Proposal
-from rag.types import Answer, Chunk, Citation
+from rag.core.proposal import Paragraph, Proposal
+from rag.core.types import Answer, Chunk, Citation
 
 _MARK = re.compile(r"\[(\d{1,3})\]")
 MODE_LABEL = {"extractive": "抽取式", "llm": "大模型"}
@@ -454,7 +454,7 @@ VERDICT_ZH = {"addressed": "已具体回应", "mentioned": "有所提及", "not_
 
 
 def alignment_html(p: Proposal, alignments: Sequence) -> str:
-    """Each 建议 next to the reply paragraphs that answer it (``rag.align.SuggestionAlignment``).
+    """Each 建议 next to the reply paragraphs that answer it (``rag.staff.align.SuggestionAlignment``).
 
     A matched paragraph carries its chunk id: a click shows it highlighted in the full text below.
     """

@@ -4,8 +4,8 @@ from __future__ import annotations
 import ipaddress
 import logging
 
-from rag.errors import ConfigError
-from rag.settings import Settings
+from rag.core.errors import ConfigError
+from rag.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def serve(settings: Settings, *, host: str | None = None, port: int | None = Non
     host = host or settings.host
     port = port or settings.port
     auth = parse_auth(settings, host)  # before anything heavy: a refused start is immediate
-    from rag.assistant import Assistant
+    from rag.answer.assistant import Assistant
     from ui.app import build_app, launch
 
     assistant = Assistant(settings, answerer=answerer, retriever=retriever)

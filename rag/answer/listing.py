@@ -1,0 +1,93 @@
+"""Answers that come from the catalogue rather than from ranked paragraphs: complete lists
+("2023年市教育局答复过哪些提案?") and facts about a proposal ("谁提的", "有部门答复了吗").
+Each line cites the proposal's ``meta`` chunk, whose text holds the verbatim header lines."""
+from __future__ import annotations
+
+import re
+
+from rag.answer.analyze import PARTIES, Analysis
+from rag.stores.catalogue import Catalogue
+from rag.core.types import Answer, Chunk, Citation, Hit
+from rag.answer.verify import REFUSAL
+
+
+def meta_chunk(catalogue: Catalogue, pid: str) -> Chunk | None:
+    got = catalogue.chunks([f"{pid}:meta:0"])
+    return got[0] if got else None
+
+
+def catalogue_ids(catalogue: Catalogue, a: Analysis) -> list[str]:
+    f = a.filters
+    ids = catalogue.find(year=f.year, department=f.department, proposer=f.proposer,
+                         replied_only=bool(f.department and re.search(r"答复|回复", a.query)))
+    if a.group == "parties":
+        rows = {r["id"]: r for r in catalogue.rows()}
+        ids = [i for i in ids if any(p in rows[i]["proposers"] for p in PARTIES)]
+    elif a.group == "joint":
+        rows = {r["id"]: r for r in catalogue.rows()}
+        ids = [i for i in ids if len([x for x in rows[i]["proposers"].split("、") if x]) > 1]
+    return sorted(ids)
+
+
+def answer_catalogue(catalogue: Catalogue, a: Analysis, mode: str) -> Answer:
+    ids = catalogue_ids(catalogue, a)
+    hits, lines, cites = [], [], []
+    rows = {r["id"]: r for r in catalogue.rows()}
+    for pid in ids:
+        c = meta_chunk(catalogue, pid)
+        if c is None:
+            continue
+        r = rows[pid]
+        m = str(len(cites) + 1)
+        deps = "、".join(r["departments"]) or ("暂无答复" if r["reply_status"] == "pending" else "无答复")
+        lines.append(f"{m}. {pid}《{r['title']}》（提案者：{r['proposers']}，答复部门：{deps}）[{m}]")
+        case_line = c.text.splitlines()[0]
+        cites.append(Citation.of(m, c, case_line))
+        hits.append(Hit(c, 1.0, "catalogue"))
+    if not lines:
+        return Answer(question=a.question, answer=REFUSAL, abstained=True, mode=mode, intent="catalogue")
+    text = "符合条件的提案如下：\n" + "\n".join(lines)
+    return Answer(question=a.question, answer=text, abstained=False, mode=mode, citations=cites,
+                  contexts=hits, intent="catalogue")
+
+
+_WHO = re.compile(r"谁提|提案者|谁提出|由谁")
+_UNITS = re.compile(r"办理单位|主办单位|哪个部门(办理|负责)")
+_VOTES = re.compile(r"网友|支持|反对")
+
+
+def answer_meta(catalogue: Catalogue, a: Analysis, hits: list[Hit], mode: str) -> Answer | None:
+    """A fact about one proposal, taken from its header; ``None`` when no proposal is in view."""
+    pid = a.filters.proposal_id or (hits[0].chunk.proposal_id if hits else None)
+    if a.filters.proposer and hits:
+        pid = next((h.chunk.proposal_id for h in hits if a.filters.proposer in h.chunk.proposers), pid)
+    if not pid:
+        return None
+    p = catalogue.proposal(pid)
+    c = meta_chunk(catalogue, pid)
+    if p is None or c is None:
+        return None
+    lines = {k: ln for k, ln in zip(range(99), c.text.splitlines())}
+    find = lambda prefix: next((ln for ln in lines.values() if ln.replace(" ", "").startswith(prefix)), None)  # noqa: E731
+    head = f"提案{pid}《{p.title}》"
+    if _WHO.search(a.query):
+        quote = find("提案者") or lines[0]
+        text = f"{head}的提案者是{'、'.join(p.proposers)}。[1]"
+    elif _UNITS.search(a.query):
+        quote = find("办理单位") or lines[0]
+        text = f"{head}的办理单位为{'、'.join(p.handling_units)}（主办：{p.handling_units[0] if p.handling_units else '未注明'}）。[1]"
+    elif _VOTES.search(a.query) and p.votes:
+        quote = find("支持") or lines[0]
+        text = f"{head}的网友评价为支持{p.votes[0]}、反对{p.votes[1]}。[1]"
+    elif p.reply_status == "pending":
+        quote = "暂无答复"
+        text = f"{head}目前暂无答复，尚未有部门答复该提案。[1]"
+    elif p.reply_status == "answered":
+        quote = find("答复部门") or lines[0]
+        text = f"{head}已由{'、'.join(p.departments)}答复。[1]"
+    else:
+        quote = lines[0]
+        text = f"{head}没有部门答复的记录。[1]"
+    ctx = [Hit(c, 1.0, "catalogue")] + [h for h in hits if h.chunk.id != c.id]
+    return Answer(question=a.question, answer=text, abstained=False, mode=mode,
+                  citations=[Citation.of("1", c, quote)], contexts=ctx, intent="meta")

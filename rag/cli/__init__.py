@@ -1,0 +1,1 @@
+"""The `proposals` command line: the top of the stack, imported by nothing."""

@@ -1,0 +1,168 @@
+"""`proposals` — the command line, on top of every other package. Errors become one clean line here."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from rag.cli import evals as eval_commands
+from rag.cli import serve as serve_commands
+from rag.cli import staff as staff_commands
+from rag.cli.common import DataDir, app, assistant, console, fail
+from rag.core.errors import ProposalError
+from rag.core.types import Filters
+
+@app.command()
+def ingest(paths: list[Path] = typer.Argument(..., help="proposal files (.txt, .jsonl) or folders"),
+           prune: bool = typer.Option(False, help="remove proposals whose files are gone"),
+           as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+           data_dir: Optional[Path] = DataDir) -> None:
+    """Parse, chunk and index proposals. Exit status 1 when any file failed (the rest still ingest)."""
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    try:
+        a = assistant(data_dir)
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                      console=console, transient=True, disable=as_json or not console.is_terminal) as bar:
+            tasks: dict[str, int] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done, total=total)
+
+            report = a.ingest(paths, prune=prune, progress=progress)
+    except ProposalError as e:
+        fail(e)
+    if as_json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
+    else:
+        console.print(f"files {report.files} · proposals {report.proposals} (changed {report.proposals_changed}) · "
+                      f"chunks added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+                      f"removed {report.removed} · embedded {report.embedded} · "
+                      f"{report.timings_s.get('total', 0):.1f}s")
+        for e in report.failures:
+            console.print(f"[red]failed[/red] {e}")
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def rebuild(data_dir: Optional[Path] = DataDir) -> None:
+    """Re-sync Chroma and BM25 from the catalogue (after an interrupted ingest or a damaged file)."""
+    from ingest.pipeline import Ingester
+
+    try:
+        a = assistant(data_dir)
+        r = Ingester(a.index).rebuild()
+    except ProposalError as e:
+        fail(e)
+    console.print(f"rebuilt: {r.proposals} proposals, {r.unchanged} chunks, embedded {r.embedded}")
+
+
+@app.command()
+def stats(data_dir: Optional[Path] = DataDir) -> None:
+    """Counts per store and whether they agree."""
+    try:
+        s = assistant(data_dir).stats()
+    except ProposalError as e:
+        fail(e)
+    print(json.dumps(s, ensure_ascii=False, indent=1))
+    raise typer.Exit(1 if s["problems"] else 0)
+
+
+@app.command()
+def show(pid: str, as_json: bool = typer.Option(False, "--json"), data_dir: Optional[Path] = DataDir) -> None:
+    """The parsed structure of one proposal."""
+    try:
+        p = assistant(data_dir).proposal(pid)
+    except ProposalError as e:
+        fail(e)
+    if p is None:
+        fail(ProposalError(f"no proposal {pid} in the index"))
+    if as_json:
+        print(json.dumps(p.to_dict(), ensure_ascii=False, indent=1))
+        return
+    out = Console()
+    out.rule(f"{p.id} {p.title}")
+    out.print(f"年份 {p.year} · 提案者 {'、'.join(p.proposers)} · 办理单位 {','.join(p.handling_units)} · "
+              f"答复 {p.reply_status} · 网友评价 {p.votes}")
+    for name, paras in (("内容", p.content), ("建议", p.suggestions)):
+        out.print(f"[bold]{name}[/bold]")
+        for i, para in enumerate(paras, 1):
+            out.print(f"  {i}. {para.text}", highlight=False)
+    for r in p.replies:
+        out.print(f"[bold]答复 · {r.department}[/bold]  {r.salutation}")
+        for i, para in enumerate(r.paragraphs, 1):
+            path = " › ".join(para.heading)
+            out.print(f"  {i}. [dim]{path}[/dim]\n     {para.text}", highlight=False)
+
+
+@app.command()
+def ask(question: Optional[str] = typer.Argument(None),
+        year: Optional[int] = typer.Option(None), department: Optional[str] = typer.Option(None),
+        proposer: Optional[str] = typer.Option(None),
+        section: Optional[str] = typer.Option(None, help="content | suggestion | reply | meta"),
+        as_json: bool = typer.Option(False, "--json", help="one JSON object (README: JSON contract)"),
+        jsonl: Optional[Path] = typer.Option(None, "--jsonl", help="questions file: one {\"id\",\"question\"} per line"),
+        retriever: str = typer.Option("hybrid", help="hybrid | dense | bm25"),
+        answerer: str = typer.Option("auto", help="auto | extractive | llm"),
+        data_dir: Optional[Path] = DataDir) -> None:
+    """Answer a question with paragraph citations (or refuse when the corpus has no answer)."""
+    filters = Filters(year=year, department=department, proposer=proposer, section=section)
+    filters = None if filters.is_empty() else filters
+    try:
+        a = assistant(data_dir, retriever=retriever, answerer=answerer)
+        if jsonl:
+            try:
+                lines = jsonl.read_text(encoding="utf-8-sig").splitlines()
+            except OSError as e:
+                fail(ProposalError(f"{jsonl}: cannot read: {e.strerror}"))
+            for n, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                try:
+                    rec = json.loads(line)
+                    q = rec["question"]
+                except (ValueError, KeyError, TypeError):
+                    fail(ProposalError(f"{jsonl}:{n}: expected a JSON object with a \"question\""))
+                ans = a.ask(q, filters=filters, id=rec.get("id"))
+                print(json.dumps(ans.to_json(), ensure_ascii=False), flush=True)
+            return
+        if not question:
+            fail(ProposalError("give a question, or --jsonl FILE"))
+        ans = a.ask(question, filters=filters)
+    except ProposalError as e:
+        fail(e)
+    if as_json:
+        print(json.dumps(ans.to_json(), ensure_ascii=False, indent=1))
+        return
+    out = Console()
+    if ans.notice:
+        out.print(f"[yellow]{ans.notice}[/yellow]")
+    out.print(ans.answer, highlight=False)
+    for c in ans.citations:
+        where = c.heading or c.department or {"content": "内容", "suggestion": "建议", "meta": "提案信息"}[c.section]
+        out.print(f"[cyan][{c.marker}][/cyan] {c.proposal_id} · {where}\n    「{c.quote}」", highlight=False)
+    if ans.abstained and ans.leads:
+        out.print("可能相关的提案：" + "、".join(ans.leads))
+    out.print(f"[dim]{ans.mode} · {ans.timings_ms.get('total', 0):.0f} ms[/dim]")
+
+
+for _commands in (eval_commands, serve_commands, staff_commands):
+    _commands.register(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except ProposalError as e:  # anything not caught by a command
+        console.print(f"[red]error:[/red] {e}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

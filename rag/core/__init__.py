@@ -1,0 +1,3 @@
+"""The vocabulary every other layer speaks: data types, errors, settings, text and word handling, the lexicon.
+
+Imports nothing of the project."""
