@@ -119,7 +119,7 @@ def _answerer():
 def test_a_question_about_now_is_answered_by_the_reported_change():
     hits = [_hit("content", 2, "数据需求方申请共享流程长、审批环节多,平均审批时间超过15个工作日;", 1.0),
             _hit("reply", 3, "我局优化共享申请审批流程,平均审批时长由15.6个工作日压缩至3.2个工作日。", 0.9)]
-    ans = _answerer().answer("数据共享审批现在一般要多久？", hits)
+    ans = _answerer().draft("数据共享审批现在一般要多久？", hits)
     assert not ans.abstained
     assert any(c.section == "reply" and "3.2个工作日" in c.quote for c in ans.citations)
 
@@ -134,7 +134,7 @@ def test_item_headings_do_not_take_a_sentences_place():
 
 def test_each_quoted_sentence_has_its_own_marker_and_quote():
     text = "（二）推进数据共享。共享平台已接入81个单位。2023年1—8月数据共享调用量达4.6亿次。"
-    ans = _answerer().answer("数据共享平台接入了多少个单位？调用了多少次？", [_hit("reply", 2, text, 1.0)])
+    ans = _answerer().draft("数据共享平台接入了多少个单位？调用了多少次？", [_hit("reply", 2, text, 1.0)])
     assert [c.marker for c in ans.citations] == [str(i) for i in range(1, len(ans.citations) + 1)]
     for c in ans.citations:
         assert c.quote in text and f"{c.quote}[{c.marker}]" in ans.answer

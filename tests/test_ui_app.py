@@ -101,7 +101,8 @@ def test_errors_in_plain_chinese(err, expected):
 class RecordingAssistant:
     """Stands in for ``Assistant.stream``: records what the chat handler passes it."""
 
-    answerer_name = "extractive"
+    llm_enabled = False
+    mode = "extractive"
 
     def __init__(self, answer: Answer):
         self.answer = answer

@@ -46,7 +46,7 @@ class EvalTab:
         progress(0, desc="准备评测…")
         try:
             run = run_eval(dataset, configs=list(configs), progress=step, settings=self.a.settings,
-                           answerer=self.a.answerer_name, judge=False)
+                           answerer=self.a.mode, judge=False)
         except ProposalError as e:
             raise user_error(friendly(e)) from None
         from evals.results import METRICS

@@ -49,15 +49,14 @@ class Handlers:
 
     # ---- header, notices, filter choices ----------------------------------------------------
     def mode_label(self) -> str:
-        if self.a.answerer_name == "llm":
+        if self.a.llm_enabled:
             return f"大模型（{self.a.settings.chat_model}）"
         return "离线抽取式"
 
     def header(self) -> str:
         with self.lock.reading():
             n = self.a.catalogue.counts()
-        mode = "llm" if self.a.answerer_name == "llm" else "extractive"
-        return (f'<div class="app-head"><h1>提案助手</h1><span class="badge mode-{mode}" id="mode-badge">'
+        return (f'<div class="app-head"><h1>提案助手</h1><span class="badge mode-{self.a.mode}" id="mode-badge">'
                 f'模式：{esc(self.mode_label())}</span><span class="stats">已收录 {n["proposals"]} 件提案 · '
                 f'{n["chunks"]} 个段落</span></div>')
 

@@ -43,5 +43,5 @@ def serve(settings: Settings, *, host: str | None = None, port: int | None = Non
 
     assistant = Assistant(settings, answerer=answerer, retriever=retriever)
     demo = build_app(assistant)
-    log.info("serving on http://%s:%s (%s answers)", host, port, assistant.answerer_name)
+    log.info("serving on http://%s:%s (%s answers)", host, port, assistant.mode)
     return launch(demo, host=host, port=port, auth=auth, block=block, quiet=quiet)

@@ -5,27 +5,30 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
 from rag.answer.analyze import Vocabulary, analyse
-from rag.answer.chain import Turn, build_chain, pack
-from rag.core.errors import ProposalError
+from rag.answer.answerer import Answerer, AnswererFailed, Request, StreamingAnswerer
+from rag.answer.catalogue_answers import CatalogueAnswerer, MetaAnswerer
+from rag.answer.chain import STEPS, Turn, build_chain, pack
 from rag.answer.extractive import ExtractiveAnswerer
-from rag.stores.index import Index
-from rag.answer.listing import answer_catalogue, answer_meta
-from rag.retrieval.retrievers import make_retriever
+from rag.answer.llm import FALLBACK_NOTICE as LLM_FALLBACK
+from rag.answer.llm import LLMAnswerer, looks_like_followup
+from rag.answer.verify import REFUSAL, verify
+from rag.core.errors import ConfigError, ProposalError
 from rag.core.settings import Settings
 from rag.core.types import Answer, Filters, Hit
-from rag.answer.verify import REFUSAL, verify
+from rag.retrieval.retrievers import make_retriever
+from rag.stores.index import Index
+from rag.stores.openai_adapter import safe_error
 
 log = logging.getLogger(__name__)
-LLM_FALLBACK = "大模型调用失败，以下为离线抽取式答案。"
+ANSWERERS = ("auto", "extractive", "llm")
 
 
 class Assistant:
-    """Holds the index and the models (loaded once); each call takes only its inputs."""
+    """Holds the index and the answerers (loaded once); each call takes only its inputs."""
 
     def __init__(self, settings: Settings | None = None, *, retriever: str = "hybrid",
                  answerer: str = "auto", index: Index | None = None, top_k: int | None = None):
@@ -34,13 +37,14 @@ class Assistant:
         self.retriever_name = retriever
         self.retriever = make_retriever(self.index, retriever)
         self.top_k = top_k or self.settings.top_k
-        if answerer == "auto":
-            answerer = "llm" if self.settings.llm_enabled else "extractive"
-        self.answerer_name = answerer
-        self._llm = None
+        if answerer not in ANSWERERS:
+            raise ConfigError(f"unknown answerer {answerer!r}", hint="auto | extractive | llm")
+        self.llm_enabled = answerer == "llm" or (answerer == "auto" and self.settings.llm_enabled)
+        self.mode = "llm" if self.llm_enabled else "extractive"
+        self._llm: LLMAnswerer | None = None
         self._vocab: Vocabulary | None = None
         self._vocab_gen = None
-        self.chain = build_chain(self)
+        self.chain = build_chain({name: getattr(self, f"_{name}") for name in STEPS})
 
     # ---- data ---------------------------------------------------------------------------
     @property
@@ -77,7 +81,7 @@ class Assistant:
             self._vocab_gen = gen
         return self._vocab
 
-    # ---- parts --------------------------------------------------------------------------
+    # ---- answerers ----------------------------------------------------------------------
     @property
     def extractive(self) -> ExtractiveAnswerer:
         bm = self.index.bm25
@@ -91,12 +95,17 @@ class Assistant:
         return (m @ q) / (np.linalg.norm(m, axis=1) * np.linalg.norm(q) + 1e-9)
 
     @property
-    def llm(self):
+    def llm(self) -> LLMAnswerer:
         if self._llm is None:
-            from rag.answer.llm import LLMAnswerer
-
             self._llm = LLMAnswerer(self.settings)
         return self._llm
+
+    def route(self, intent: str) -> list[Answerer]:
+        """The answerers that may answer a question of this intent, in the order they are tried."""
+        if intent == "catalogue":
+            return [CatalogueAnswerer(self.catalogue, self.mode)]
+        first: list[Answerer] = [MetaAnswerer(self.catalogue, self.mode)] if intent == "meta" else []
+        return first + ([self.llm] if self.llm_enabled else []) + [self.extractive]
 
     def retrieve(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
         k = k or self.top_k
@@ -105,20 +114,15 @@ class Assistant:
             return []
         return hits
 
-    # ---- chain steps (each takes and returns a Turn) ------------------------------------
+    # ---- chain steps (each takes and returns a Turn; STEPS lists them in order) ---------
     def _analyse(self, turn: Turn) -> Turn:
         self.index.ensure_ready()
         question, history = turn.question, turn.history
-        if self.answerer_name == "llm" and history:
-            from rag.answer.llm import looks_like_followup
-
-            if looks_like_followup(question):
-                try:
-                    question, history = self.llm.rewrite(question, history), []
-                except Exception as e:  # the rule-based rewrite below still applies
-                    from rag.stores.openai_adapter import safe_error
-
-                    log.warning("follow-up rewrite failed: %s", safe_error(e, self.settings))
+        if self.llm_enabled and history and looks_like_followup(question):
+            try:
+                question, history = self.llm.rewrite(question, history), []
+            except Exception as e:  # the rule-based rewrite below still applies
+                log.warning("follow-up rewrite failed: %s", safe_error(e, self.settings))
         turn.analysis = analyse(question, self.vocabulary(), history, turn.filters)
         turn.analysis.question = turn.question
         turn.analysis.rewritten = turn.analysis.rewritten or question != turn.question
@@ -142,29 +146,31 @@ class Assistant:
         return turn
 
     def _answer(self, turn: Turn) -> Turn:
-        a = turn.analysis
-        mode = self.answerer_name
-        if a.intent == "catalogue":
-            turn.draft = answer_catalogue(self.catalogue, a, mode)
-            return turn
-        if a.intent == "meta":
-            turn.draft = answer_meta(self.catalogue, a, turn.hits, mode)
-            if turn.draft is not None:
-                return turn
-        intent = "list" if a.intent == "list" else "fact"
-        if mode == "llm" and intent == "fact":
-            try:
-                turn.draft = self.llm.answer(a.query, turn.packed, intent)
-                return turn
-            except ProposalError:
-                raise
-            except Exception as e:  # network, HTTP status, timeout, malformed output
-                from rag.stores.openai_adapter import safe_error
-
-                log.warning("LLM failed, falling back to the extractive answer: %s", safe_error(e, self.settings))
-                turn.notice = LLM_FALLBACK
-        turn.draft = self.extractive.answer(a.query, turn.hits, intent)
+        for _ in self._drafts(turn, streaming=False):
+            pass
         return turn
+
+    def _drafts(self, turn: Turn, *, streaming: bool) -> Iterator[str]:
+        """Try the route's answerers in order until one drafts; text so far is yielded while a
+        streaming answerer writes. A failed answerer leaves its notice and the next one answers."""
+        request = Request(turn.analysis, turn.hits, turn.packed)
+        for answerer in self.route(turn.analysis.intent):
+            try:
+                if streaming and isinstance(answerer, StreamingAnswerer):
+                    draft = None
+                    for item in answerer.stream(request):
+                        if isinstance(item, Answer):
+                            draft = item
+                        else:
+                            yield item
+                else:
+                    draft = answerer.answer(request)
+            except AnswererFailed as e:
+                turn.notice = e.notice
+                continue
+            if draft is not None:
+                turn.draft = draft
+                return
 
     def _verify(self, turn: Turn) -> Turn:
         d = turn.draft
@@ -181,48 +187,38 @@ class Assistant:
     # ---- public -------------------------------------------------------------------------
     def ask(self, question: str, *, history: list[str] | None = None, filters: Filters | None = None,
             id: str | None = None) -> Answer:
+        t0 = time.perf_counter()
+        turn = self.chain.invoke(self._turn(question, history, filters, id))
+        return self._finish(turn, t0)
+
+    def stream(self, question: str, *, history: list[str] | None = None,
+               filters: Filters | None = None, id: str | None = None) -> Iterator[str | Answer]:
+        """Text as it is written (LLM mode), then the verified ``Answer`` as the last item.
+        The same steps as ``ask``; only the answer step hands out text while it runs."""
+        t0 = time.perf_counter()
+        turn = self._turn(question, history, filters, id)
+        for name in STEPS:
+            t1 = time.perf_counter()
+            if name == "answer":
+                yield from self._drafts(turn, streaming=True)
+            else:
+                turn = getattr(self, f"_{name}")(turn)
+            turn.t[name] = (time.perf_counter() - t1) * 1000
+        yield self._finish(turn, t0)
+
+    @staticmethod
+    def _turn(question: str, history, filters, id) -> Turn:
         if not question or not question.strip():
             raise ProposalError("问题为空", hint="请输入一个问题")
-        t0 = time.perf_counter()
-        turn = self.chain.invoke(Turn(question=question.strip(), history=history or [], filters=filters, id=id))
+        return Turn(question=question.strip(), history=history or [], filters=filters, id=id)
+
+    @staticmethod
+    def _finish(turn: Turn, t0: float) -> Answer:
         ans = turn.answer
         ans.timings_ms = {"retrieve": turn.t.get("analyse", 0) + turn.t.get("retrieve", 0),
                           "answer": turn.t.get("pack", 0) + turn.t.get("answer", 0) + turn.t.get("verify", 0),
                           "total": (time.perf_counter() - t0) * 1000}
         return ans
-
-    def stream(self, question: str, *, history: list[str] | None = None,
-               filters: Filters | None = None) -> Iterator[str | Answer]:
-        """Text as it is written (LLM mode), then the verified ``Answer`` as the last item."""
-        if self.answerer_name != "llm":
-            yield self.ask(question, history=history, filters=filters)
-            return
-        if not question or not question.strip():
-            raise ProposalError("问题为空", hint="请输入一个问题")
-        t0 = time.perf_counter()
-        turn = Turn(question=question.strip(), history=history or [], filters=filters)
-        for step in (self._analyse, self._retrieve, self._pack):
-            turn = step(turn)
-        if turn.analysis.intent not in ("fact",):
-            turn = self._verify(self._answer(turn))
-        else:
-            from rag.answer.llm import parse_output
-
-            text = ""
-            try:
-                for delta in self.llm.stream(turn.analysis.query, turn.packed):
-                    text += delta
-                    yield text.split("\n引用")[0]
-                turn.draft = parse_output(text, turn.analysis.query, turn.packed)
-            except Exception as e:
-                from rag.stores.openai_adapter import safe_error
-
-                log.warning("LLM stream failed, falling back: %s", safe_error(e, self.settings))
-                turn.notice = LLM_FALLBACK
-                turn.draft = self.extractive.answer(turn.analysis.query, turn.hits, "fact")
-            turn = self._verify(turn)
-        turn.answer.timings_ms = {"total": (time.perf_counter() - t0) * 1000}
-        yield turn.answer
 
 
 def by_proposal_first(hits: list[Hit]) -> list[Hit]:
@@ -245,9 +241,4 @@ def _merge(first: list[Hit], rest: list[Hit]) -> list[Hit]:
     return out
 
 
-def open_assistant(data_dir: str | Path | None = None, **kw) -> Assistant:
-    settings = Settings(data_dir=Path(data_dir)) if data_dir else Settings()
-    return Assistant(settings, **kw)
-
-
-__all__ = ["Assistant", "open_assistant", "REFUSAL", "LLM_FALLBACK"]
+__all__ = ["Assistant", "REFUSAL", "LLM_FALLBACK"]

@@ -3,7 +3,7 @@
 question (+ history) → analyse → retrieve → pack (token budget) → answer → verify → ``Answer``.
 
 Each step is a ``RunnableLambda`` over one ``Turn``; the assistant invokes the composed
-chain, and streaming callers run the same steps with the answer step streamed.
+chain; ``Assistant.stream`` runs the same ``STEPS`` with the answer step handing out text.
 """
 from __future__ import annotations
 
@@ -53,9 +53,12 @@ def timed(name: str, fn):
     return RunnableLambda(step, name=name)
 
 
-def build_chain(assistant) -> Runnable:
-    return (timed("analyse", assistant._analyse)
-            | timed("retrieve", assistant._retrieve)
-            | timed("pack", assistant._pack)
-            | timed("answer", assistant._answer)
-            | timed("verify", assistant._verify))
+STEPS = ("analyse", "retrieve", "pack", "answer", "verify")
+
+
+def build_chain(steps: dict) -> Runnable:
+    """``steps`` maps each name of ``STEPS`` to a function Turn -> Turn; composed in that order."""
+    chain = timed(STEPS[0], steps[STEPS[0]])
+    for name in STEPS[1:]:
+        chain = chain | timed(name, steps[name])
+    return chain

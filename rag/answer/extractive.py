@@ -3,6 +3,7 @@ and quotes them verbatim, each with its marker. Numbers, dates and names therefo
 out exactly as the source has them. List questions get one line per proposal."""
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -132,7 +133,11 @@ class ExtractiveAnswerer:
         out.sort(key=lambda x: -x.score)
         return out
 
-    def answer(self, question: str, hits: list[Hit], intent: str = "fact") -> Answer:
+    def answer(self, request) -> Answer:
+        """The ``Answerer`` call: quote the sentences that answer ``request``'s question."""
+        return self.draft(request.query, request.hits, "list" if request.intent == "list" else "fact")
+
+    def draft(self, question: str, hits: list[Hit], intent: str = "fact") -> Answer:
         if intent == "list":
             return self.answer_list(question, hits)
         scored = self.score_sentences(question, hits)
@@ -197,7 +202,9 @@ class ExtractiveAnswerer:
                 best[s.chunk.proposal_id] = s
         # score_sentences looks at the first few hits only; lists need the whole run
         if len(best) < max_items:
-            more = ExtractiveAnswerer(self.idf, candidates=len(hits)).score_sentences(question, hits)
+            wide = copy.copy(self)  # same idf, vocabulary and similarity: only the window widens
+            wide.candidates = len(hits)
+            more = wide.score_sentences(question, hits)
             for s in more:
                 best.setdefault(s.chunk.proposal_id, s)
         ranked = sorted(best.values(), key=lambda s: -s.score)

@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
                     raise IngestError(str(file), f"cannot read: {e.strerror}") from None
                 text = decode_file(str(file), data)
             a = assistant(data_dir, answerer=answerer)
-            ol = draft_outline(a, text, department, use_llm=a.answerer_name == "llm",
+            ol = draft_outline(a, text, department, use_llm=a.llm_enabled,
                                source="<stdin>" if str(file) == "-" else str(file))
         except ProposalError as e:
             fail(e)

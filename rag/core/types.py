@@ -1,4 +1,6 @@
-"""The seams of the project: data that crosses module boundaries, and the two protocols.
+"""The data that crosses module boundaries (Chunk → Hit → Answer → Citation) and the ``Retriever`` seam.
+
+The ``Answerer`` seam is in ``rag.answer.answerer``; the store surface in ``rag.stores.index``.
 
 Everything else (stores, retrievers, answerers, UI, evals) plugs into these.
 """
@@ -161,13 +163,4 @@ class Retriever(Protocol):
 
     def retrieve(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
         """At most ``k`` hits, best first, unique chunk ids, honouring ``filters``."""
-        ...
-
-
-@runtime_checkable
-class Answerer(Protocol):
-    mode: str
-
-    def answer(self, question: str, hits: list[Hit], intent: str = "fact") -> Answer:
-        """A draft answer whose citations point into ``hits``; the verifier checks it after."""
         ...

@@ -12,6 +12,7 @@ import numpy as np
 
 from rag.stores.chroma_store import Plan
 from rag.core.departments import department_key
+from rag.core.errors import ConfigError
 from rag.core.terms import key_terms
 from rag.stores.index import Index
 from rag.core.words import tokens
@@ -142,7 +143,7 @@ class HybridRetriever:
 
     name = "hybrid"
 
-    def __init__(self, index: Index, fusion: str = "rrf", depth: int = 50,
+    def __init__(self, index: Index, fusion: str = "weighted", depth: int = 50,
                  weights: tuple[float, float] = (1.0, 1.0), reranker: Reranker | None = None,
                  adaptive: bool = True):
         self.index = index
@@ -178,6 +179,5 @@ def make_retriever(index: Index, name: str = "hybrid", **kw) -> DenseRetriever |
     if name == "bm25":
         return BM25Retriever(index)
     if name == "hybrid":
-        return HybridRetriever(index, fusion=kw.get("fusion", index.settings.fusion), **{
-            k: v for k, v in kw.items() if k != "fusion"})
-    raise ValueError(f"unknown retriever {name!r}: dense, bm25 or hybrid")
+        return HybridRetriever(index, fusion=kw.pop("fusion", index.settings.fusion), **kw)
+    raise ConfigError(f"unknown retriever {name!r}", hint="hybrid | dense | bm25")

@@ -505,7 +505,7 @@ def draft_outline(assistant: "Assistant", proposal_text: str, department: str, *
     points, basis = d.points(p)
     assistant.index.ensure_ready()
     idf = assistant.index.bm25.idf
-    use_llm = assistant.answerer_name == "llm" if use_llm is None else use_llm
+    use_llm = assistant.llm_enabled if use_llm is None else use_llm
     model = None
     notices = [CONTENT_FALLBACK] if basis == "content" else []
     dk = department_key(department)

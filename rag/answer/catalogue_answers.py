@@ -91,3 +91,26 @@ def answer_meta(catalogue: Catalogue, a: Analysis, hits: list[Hit], mode: str) -
     ctx = [Hit(c, 1.0, "catalogue")] + [h for h in hits if h.chunk.id != c.id]
     return Answer(question=a.question, answer=text, abstained=False, mode=mode,
                   citations=[Citation.of("1", c, quote)], contexts=ctx, intent="meta")
+
+
+class CatalogueAnswerer:
+    """Complete lists from the catalogue ("2023年市教育局答复过哪些提案?"), one line per proposal."""
+
+    def __init__(self, catalogue: Catalogue, mode: str = "extractive"):
+        self.catalogue = catalogue
+        self.mode = mode
+
+    def answer(self, request) -> Answer:
+        return answer_catalogue(self.catalogue, request.analysis, self.mode)
+
+
+class MetaAnswerer:
+    """A fact about one proposal from its header ("谁提的", "有部门答复了吗"); ``None`` when no
+    proposal is in view, so the paragraph answerers take over."""
+
+    def __init__(self, catalogue: Catalogue, mode: str = "extractive"):
+        self.catalogue = catalogue
+        self.mode = mode
+
+    def answer(self, request) -> Answer | None:
+        return answer_meta(self.catalogue, request.analysis, request.hits, self.mode)
