@@ -15,7 +15,9 @@ from evals.corpus import CorpusView
 from evals.dataset import Dataset, DatasetError, Question, dataset_paths, read_records, resolve
 from evals.grounding import Judge, grade_citations
 from evals.metrics import fact_found, is_refusal, question_metrics
-from evals.results import CheckLine, ConfigResult, EvalRun, OutlineResult, QuestionResult
+from evals.report import fmt as report_fmt
+from evals.report import write_run
+from evals.results import METRICS, CheckLine, ConfigResult, EvalRun, OutlineResult, QuestionResult
 from rag.core.errors import ConfigError
 from rag.core.settings import Settings
 
@@ -51,7 +53,7 @@ def run_eval(dataset: str | Path, *, corpus: str | Path | None = None, configs: 
         _run_configs(run, ds, list(configs), settings, Path(data_dir or settings.data_dir), answerer, view,
                      llm_judge, progress)
     if out_dir:
-        run.write(out_dir)
+        write_run(run, out_dir)
     return run
 
 
@@ -203,3 +205,23 @@ def score_outlines(assistant, ds: Dataset, progress: Progress | None = None) -> 
         if progress:
             progress(f"{assistant.retriever_name} outlines", i, len(ds.outlines))
     return out, None
+
+
+class Evaluations:
+    """What the app's 评测 tab needs from this package; ``proposals serve`` hands one to the app,
+    so the app never imports the evals itself."""
+
+    configs = CONFIGS
+    metrics = METRICS
+
+    @staticmethod
+    def datasets() -> list[str]:
+        return list(dataset_paths())
+
+    @staticmethod
+    def run(dataset: str, **kw) -> EvalRun:
+        return run_eval(dataset, **kw)
+
+    @staticmethod
+    def fmt(metric: str, value: float | None) -> str:
+        return report_fmt(metric, value)

@@ -57,12 +57,14 @@ def direction(metric: str, spec: dict) -> str:
 
 
 def check(run, expected: dict) -> list[CheckLine]:
-    """One line per pinned metric of every config the run has (configs it did not run are skipped)."""
+    """One line per pinned metric of every config the run has (configs it did not run are skipped);
+    the lines are also kept on the run, for its report."""
     if run.dataset in expected:
         section = expected[run.dataset]
     elif _is_section(expected):
         section = expected
     else:
+        run.checks = []
         return []  # nothing pinned for this dataset
     validate({run.dataset: section})
     lines: list[CheckLine] = []
@@ -77,6 +79,7 @@ def check(run, expected: dict) -> list[CheckLine]:
             d = direction(m, spec)
             ok = value is not None and (value >= want - tol - 1e-9 if d == "higher" else value <= want + tol + 1e-9)
             lines.append(CheckLine(m, value, want, tol, ok, cfg, run.dataset, d))
+    run.checks = lines
     return lines
 
 

@@ -23,8 +23,8 @@ from evals.metrics import is_refusal
 from rag.core.textnorm import contains, facts_in, norm
 from rag.core.types import Chunk
 from rag.answer.verify import split_sentences, support_text
+from rag.core.lexicon import MARKER
 
-MARK = re.compile(r"\[(\d{1,3})\]")
 
 
 @dataclass
@@ -115,8 +115,8 @@ def grade_citations(answer: dict, corpus: CorpusView | None = None, judge: Judge
     by_marker = {str(c.get("marker")): c for c in answer.get("citations") or [] if isinstance(c, dict)}
     sentences: list[SentenceVerdict] = []
     for sent in split_sentences(str(answer.get("answer") or "")):
-        body = MARK.sub("", sent).strip()
-        markers = list(dict.fromkeys(MARK.findall(sent)))
+        body = MARKER.sub("", sent).strip()
+        markers = list(dict.fromkeys(MARKER.findall(sent)))
         if is_connective(body) and not markers:
             continue
         cited = [resolve_citation(by_marker[m], contexts, corpus) if m in by_marker

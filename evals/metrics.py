@@ -4,12 +4,12 @@ and how they are averaged per type and overall. Every text comparison goes throu
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 
 from evals.dataset import Evidence, Question
 from rag.core.textnorm import contains, facts_in, norm
 from rag.answer.verify import REFUSAL
+from rag.core.lexicon import MARKER
 
 K = 10
 # phrasings of "the corpus has no answer" from systems that do not set ``abstained``
@@ -110,7 +110,7 @@ def question_metrics(q: Question, answer: dict) -> dict[str, float]:
         if q.type == "number" and q.answer_facts:
             out["number_accuracy"] = float(number_correct(text, q.answer_facts))
         if not refused:
-            out["answer_chars"] = float(len(re.sub(r"\[\d{1,3}\]", "", text)))
+            out["answer_chars"] = float(len(MARKER.sub("", text)))
     else:
         out["refusal_rate"] = float(refused)
     contexts = answer.get("contexts")

@@ -1,7 +1,9 @@
 """Markdown summary and a self-contained HTML report (inline CSS and SVG, no scripts, fonts or CDN)."""
 from __future__ import annotations
 
+import json
 from html import escape
+from pathlib import Path
 
 from evals.results import METRICS, EvalRun, QuestionResult
 
@@ -240,3 +242,25 @@ def html(run: EvalRun) -> str:
     return ("<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
             f"<title>Eval report · {escape(run.dataset)}</title><style>{CSS}</style></head><body>"
             + "".join(body) + "</body></html>")
+
+
+def write_run(run: EvalRun, out_dir: str | Path) -> dict[str, Path]:
+    """Run files (one JSONL per config), ``report.md``, ``report.html`` and ``results.json``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    for name, cr in run.configs.items():
+        if cr.run_file:  # graded from an existing run file: leave it where it is
+            continue
+        p = out / f"{name}.jsonl"
+        with open(p, "w", encoding="utf-8") as f:
+            for q in cr.questions:
+                if q.answer is not None:
+                    f.write(json.dumps(q.answer, ensure_ascii=False) + "\n")
+        cr.run_file = str(p)
+        paths[name] = p
+    for fname, text in (("report.md", markdown(run)), ("report.html", html(run)),
+                        ("results.json", json.dumps(run.to_json(), ensure_ascii=False, indent=1))):
+        (out / fname).write_text(text, encoding="utf-8")
+        paths[fname] = out / fname
+    return paths

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 from evals.dataset import Evidence
 from evals.grounding import SentenceVerdict
@@ -118,43 +117,5 @@ class EvalRun:
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
     checks: list[CheckLine] = field(default_factory=list)  # filled by check()
 
-    def markdown(self) -> str:
-        from evals.report import markdown
-
-        return markdown(self)
-
-    def html(self) -> str:
-        from evals.report import html
-
-        return html(self)
-
-    def check(self, expected: dict) -> list[CheckLine]:
-        """Compare with pinned figures: the whole ``expected.yaml`` or just this dataset's section."""
-        from evals.gate import check
-
-        self.checks = check(self, expected)
-        return self.checks
-
     def to_json(self) -> dict:
         return json.loads(json.dumps(asdict(self), ensure_ascii=False, default=str))
-
-    def write(self, out_dir: str | Path) -> dict[str, Path]:
-        """Run files (one JSONL per config), ``report.md``, ``report.html`` and ``results.json``."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths: dict[str, Path] = {}
-        for name, cr in self.configs.items():
-            if cr.run_file:  # graded from an existing run file: leave it where it is
-                continue
-            p = out / f"{name}.jsonl"
-            with open(p, "w", encoding="utf-8") as f:
-                for q in cr.questions:
-                    if q.answer is not None:
-                        f.write(json.dumps(q.answer, ensure_ascii=False) + "\n")
-            cr.run_file = str(p)
-            paths[name] = p
-        for fname, text in (("report.md", self.markdown()), ("report.html", self.html()),
-                            ("results.json", json.dumps(self.to_json(), ensure_ascii=False, indent=1))):
-            (out / fname).write_text(text, encoding="utf-8")
-            paths[fname] = out / fname
-        return paths

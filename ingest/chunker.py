@@ -8,8 +8,8 @@ from rag.core import token_budget as tokens
 from rag.core.departments import department_key
 from rag.core.textnorm import sentences
 from rag.core.types import Chunk
+from rag.core.lexicon import SECTION_LABEL
 
-SECTION_LABEL = {"content": "提案内容", "suggestion": "建议", "reply": "部门答复", "meta": "提案信息"}
 HEADING_SEP = " › "
 
 

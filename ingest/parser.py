@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ingest.decode import decode_file
 from rag.core.proposal import Paragraph, Proposal, Reply
+from rag.core.errors import ErrorCode as E
 from rag.core.errors import IngestError
 
 _SP = r"[\s\u00a0\u3000]*"
@@ -91,7 +92,7 @@ def parse_text(text: str, source: str = "<text>", *, require_id: bool = True) ->
             return None
         if len(body) > MAX_PARAGRAPH_CHARS:
             raise IngestError(source, f"paragraph of {len(body):,} characters (limit {MAX_PARAGRAPH_CHARS:,})",
-                              lineno)
+                              lineno, code=E.PARAGRAPH_TOO_LONG, limit=MAX_PARAGRAPH_CHARS)
         path: tuple[str, ...] = ()
         only = False
         if with_heading:
@@ -124,7 +125,7 @@ def parse_text(text: str, source: str = "<text>", *, require_id: bool = True) ->
                 if not cm:
                     if require_id:
                         raise IngestError(source, "案由 line has no proposal id in brackets, "
-                                                  "expected '案由:(20230127)标题'", lineno)
+                                                  "expected '案由:(20230127)标题'", lineno, code=E.NO_PROPOSAL_ID)
                     title = rest
                 else:
                     pid, title = cm.group(1), cm.group(2).strip()
@@ -167,9 +168,11 @@ def parse_text(text: str, source: str = "<text>", *, require_id: bool = True) ->
         if not body:
             continue
         if section is None:
-            raise IngestError(source, "missing 案由 line: the file must start with '案由:(<id>)<title>'", lineno)
+            raise IngestError(source, "missing 案由 line: the file must start with '案由:(<id>)<title>'", lineno,
+                              code=E.NO_CASE_LINE)
         if section == "title":
-            raise IngestError(source, f"unexpected text before the 内容 header: {body[:20]!r}", lineno)
+            raise IngestError(source, f"unexpected text before the 内容 header: {body[:20]!r}", lineno,
+                              code=E.TEXT_BEFORE_CONTENT)
         if section == "content":
             pp = para(raw, start, lineno)
             if pp:
@@ -191,7 +194,8 @@ def parse_text(text: str, source: str = "<text>", *, require_id: bool = True) ->
                         if r.strip(" \t\u00a0\u3000")), "")
             if _SALUTATION.match(body):
                 if reply is None:
-                    raise IngestError(source, "salutation line without a department line before it", lineno)
+                    raise IngestError(source, "salutation line without a department line before it", lineno,
+                                      code=E.SALUTATION_WITHOUT_DEPARTMENT)
                 reply.salutation = body
                 continue
             if _SALUTATION.match(nxt) and len(body) <= 40 and not re.search(r"[。，,；;]", body):
@@ -201,7 +205,8 @@ def parse_text(text: str, source: str = "<text>", *, require_id: bool = True) ->
                 continue
             if reply is None:
                 raise IngestError(source, "reply text before any department line "
-                                          "(expected a department name, then '尊敬的…')", lineno)
+                                          "(expected a department name, then '尊敬的…')", lineno,
+                                  code=E.REPLY_WITHOUT_DEPARTMENT)
             pp = para(raw, start, lineno)
             if pp:
                 reply.paragraphs.append(pp)
@@ -214,15 +219,17 @@ def parse_text(text: str, source: str = "<text>", *, require_id: bool = True) ->
             continue
 
     if pid is None and require_id:
-        raise IngestError(source, "missing 案由 line: the file must start with '案由:(<id>)<title>'", 1)
+        raise IngestError(source, "missing 案由 line: the file must start with '案由:(<id>)<title>'", 1,
+                          code=E.NO_CASE_LINE)
     if not p.content and not p.suggestions:
-        raise IngestError(source, "no 内容 or 建议 text found", case_line or 1)
+        raise IngestError(source, "no 内容 or 建议 text found", case_line or 1, code=E.NO_BODY)
     p.id, p.year, p.title = pid or "", year, title or ""
     if p.replies:
         p.reply_status = "answered"
         for r in p.replies:
             if not r.paragraphs:
-                raise IngestError(source, f"reply of {r.department} has no text", r.line)
+                raise IngestError(source, f"reply of {r.department} has no text", r.line, code=E.EMPTY_REPLY,
+                                  department=r.department)
     return p
 
 
@@ -231,6 +238,6 @@ def parse_file(path: str | Path) -> Proposal:
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise IngestError(str(path), f"cannot read: {e.strerror}") from None
+        raise IngestError(str(path), f"cannot read: {e.strerror}", code=E.CANNOT_READ) from None
     text = decode_file(str(path), data)
     return parse_text(text, str(path))

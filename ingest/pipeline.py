@@ -22,7 +22,7 @@ from ingest.jsonl_import import read_jsonl
 from rag.core.proposal import Proposal
 from ingest.parser import parse_file
 from rag.stores.bm25_index import BM25Index
-from rag.core.errors import IngestError, StoreError
+from rag.core.errors import ErrorCode, IngestError, StoreError
 from rag.stores.index import Index
 from rag.core.textnorm import answer_sentences
 from rag.core.words import tokens
@@ -68,7 +68,7 @@ def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[IngestE
         elif p.is_file():
             files.append(p)
         else:
-            errors.append(IngestError(str(p), "no such file or directory"))
+            errors.append(IngestError(str(p), "no such file or directory", code=ErrorCode.NO_SUCH_FILE))
     return list(dict.fromkeys(f.resolve() for f in files)), errors
 
 
@@ -105,7 +105,8 @@ class Ingester:
             for p in props:
                 if p.id in seen:
                     report.failures.append(IngestError(str(f), f"proposal {p.id} is also in {seen[p.id]}; "
-                                                               "this copy was skipped"))
+                                                               "this copy was skipped",
+                                                       code=ErrorCode.DUPLICATE_ID, id=p.id, other=seen[p.id]))
                     continue
                 seen[p.id] = p.source
                 sha = hashlib.sha256(f"{PARSER_VERSION}:{self.budget}:{p.text}".encode()).hexdigest()[:32]

@@ -3,7 +3,9 @@ directory; the embedding cache is shared by every index the tests build, so only
 ingest of a text pays for its embedding."""
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -68,3 +70,34 @@ def _no_real_keys(monkeypatch):
     for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CHROMA_HOST", "CHROMA_PORT"):
         monkeypatch.delenv(k, raising=False)
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+
+# ---- network guard: tests talk to this machine only ------------------------------------------
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _loopback(address) -> bool:
+    if not isinstance(address, tuple):  # AF_UNIX paths and the like
+        return True
+    host = address[0]
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _guarded(real):
+    def connect(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address):
+            raise AssertionError(f"a test opened a connection to {address!r}: tests may reach loopback only")
+        return real(self, address)
+    return connect
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch):
+    monkeypatch.setattr(socket.socket, "connect", _guarded(_real_connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", _guarded(_real_connect_ex))

@@ -162,38 +162,3 @@ def test_cli_align(small_corpus, embed_cache, monkeypatch):
     assert r.exit_code == 0 and "未回应 1 条" in r.stdout
     r = CliRunner().invoke(app, ["align", *data])
     assert r.exit_code == 1 and "give a proposal id, or --all" in r.output
-
-
-def main(argv: list[str]) -> None:
-    """Print how the aligner does on the hand labels: ``python -m tests.test_align SAMPLES_DATA_DIR``."""
-    from pathlib import Path
-
-    from rag.answer.assistant import Assistant
-    from rag.core.settings import Settings
-
-    a = Assistant(Settings(data_dir=Path(argv[0])), answerer="extractive")
-    by_key = {(pid, x.suggestion.n): x for pid in sorted({p for p, _ in HAND_LABELS} | {p for p, _ in MENTIONED_LABELS})
-              for x in align_proposal(a, pid)}
-    top = sum(by_key[k].matches[0].chunk.id in {f"{k[0]}:{x}" for x in g} for k, g in HAND_LABELS.items()
-              if by_key[k].matches)
-    addressed = sum(by_key[k].verdict == ADDRESSED for k in HAND_LABELS)
-    found = sum(len({f"{k[0]}:{x}" for x in g} & {m.chunk.id for m in by_key[k].matches}) for k, g in HAND_LABELS.items())
-    pairs = sum(len(g) for g in HAND_LABELS.values())
-    mentioned = sum(any(m.chunk.id == f"{k[0]}:{c}" and m.verdict == MENTIONED for m in by_key[k].matches)
-                    for k, c in MENTIONED_LABELS.items())
-    wrong = sum(f"{p}:{c}" in {m.chunk.id for m in by_key[(p, n)].matches if m.verdict == ADDRESSED}
-                for p, n, c in WRONG_PAIRS)
-    print(f"labelled suggestions judged addressed      {addressed}/{len(HAND_LABELS)}")
-    print(f"top match is a labelled paragraph          {top}/{len(HAND_LABELS)}")
-    print(f"labelled paragraphs among the matches      {found}/{pairs}")
-    print(f"promises judged 'mentioned'                {mentioned}/{len(MENTIONED_LABELS)}")
-    print(f"wrong pairs judged 'addressed'             {wrong}/{len(WRONG_PAIRS)}")
-    s = replace(next(c for c in a.catalogue.proposal_chunks("20210301") if c.section == "suggestion"), text=UNANSWERED)
-    [x] = Aligner().align(a, [s], [c for c in a.catalogue.proposal_chunks("20210301") if c.section == "reply"])
-    print(f"invented unanswered suggestion             {x.verdict}")
-
-
-if __name__ == "__main__":
-    import sys
-
-    main(sys.argv[1:])

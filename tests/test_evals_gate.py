@@ -9,12 +9,12 @@ import pytest
 from typer.testing import CliRunner
 
 from evals.api import run_eval
-from evals.gate import load_expected
+from evals.gate import check, load_expected
 from tests.conftest import DEVSET, SAMPLES, shared_or_skip
 
 
 def failures(run) -> list[str]:
-    lines = [line for line in run.check(load_expected()) if not line.metric.startswith("latency_")]
+    lines = [line for line in check(run, load_expected()) if not line.metric.startswith("latency_")]
     assert lines, f"nothing pinned for {run.dataset} / {', '.join(run.configs)}"
     return [str(line) for line in lines if not line.ok]
 

@@ -11,6 +11,7 @@ from evals.api import grade, read_run_file
 from evals.corpus import CorpusView
 from evals.dataset import DatasetError, Evidence, Question, load_questions, resolve
 from evals.gate import check, load_expected, validate
+from evals.report import html, markdown
 from evals.grounding import grade_citations
 from evals.metrics import (fact_recall, is_refusal, mrr, ndcg, number_correct, paragraph_hit, percentile,
                            proposal_recall, question_metrics, relevance)
@@ -205,7 +206,7 @@ def test_gate_directions_and_missing_metrics():
         "latency_p95_ms": {"value": 400, "tol": 600},  # 900 <= 1000: OK
         "refusal_rate": {"value": 0.5, "tol": 0.1},  # not computed: FAIL
     }, "bm25": {"fact_recall": {"value": 0.9, "tol": 0.05}}}, "devset": {}}
-    lines = {line.metric: line for line in run.check(pins)}
+    lines = {line.metric: line for line in check(run, pins)}
     assert lines["fact_recall"].ok and lines["latency_p95_ms"].ok
     assert not lines["false_refusal_rate"].ok and lines["false_refusal_rate"].direction == "lower"
     assert not lines["refusal_rate"].ok and lines["refusal_rate"].value is None
@@ -227,8 +228,8 @@ def test_expected_yaml_is_valid_and_bad_specs_are_named(tmp_path):
 
 def test_reports_are_self_contained_and_show_the_drill_down():
     run = _run({})
-    run.check({"hybrid": {"fact_recall": {"value": 1.0, "tol": 0.05}}})
-    md, page = run.markdown(), run.html()
+    check(run, {"hybrid": {"fact_recall": {"value": 1.0, "tol": 0.05}}})
+    md, page = markdown(run), html(run)
     assert "| answer-fact recall | 1.000 |" in md and "OK   samples/hybrid fact_recall" in md
     assert "<svg" in page and "加装电梯补贴每台多少钱" in page and QUOTE in page
     low = page.lower()

@@ -202,7 +202,7 @@ def read_only():
 def assert_clean_error(proc: subprocess.CompletedProcess, *must: str) -> None:
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr
-    assert proc.stderr.startswith("error:"), proc.stderr
+    assert proc.stderr.startswith("错误："), proc.stderr
     flat = " ".join(proc.stderr.split())
     for m in must:
         assert m in flat, flat

@@ -8,7 +8,8 @@ import gradio as gr
 import pytest
 from typer.testing import CliRunner
 
-from rag.core.errors import ConfigError, IndexMismatchError, IngestError, NoIndexError, ProposalError, StoreError
+from rag.core.errors import (ConfigError, ErrorCode, IndexMismatchError, IngestError, NoIndexError, ProposalError,
+                             RequestError, StoreError)
 from rag.core.types import Answer, Citation, Hit
 from ui import errors as ui_errors
 from ui.handlers import Handlers, filters_of
@@ -85,9 +86,9 @@ def test_with_auth_the_app_asks_for_a_login(empty_assistant):
     (NoIndexError("the index is empty"), ui_errors.NO_INDEX),
     (IndexMismatchError("Chroma has 3 vectors"), "索引不完整"),
     (StoreError("cannot write /x"), "无法读写"),
-    (IngestError("/tmp/a.txt", "empty file"), "文件是空的"),
+    (IngestError("/tmp/a.txt", "empty file", code=ErrorCode.EMPTY_FILE), "文件是空的"),
     (ConfigError("OPENAI_API_KEY is not set"), "配置有误"),
-    (ProposalError("问题为空", hint="请输入一个问题"), ui_errors.EMPTY_QUESTION),
+    (RequestError("empty question", code=ErrorCode.EMPTY_QUESTION), ui_errors.EMPTY_QUESTION),
     (ProposalError("no proposal 2022 in the index"), ui_errors.INTERNAL),
     (RuntimeError("Traceback (most recent call last)"), ui_errors.INTERNAL),
 ])

@@ -45,9 +45,10 @@ def free_port() -> int:
 
 class Server:
     def __init__(self, assistant):
+        from evals.api import Evaluations
         from ui.app import build_app, launch
 
-        self.demo = build_app(assistant)
+        self.demo = build_app(assistant, evaluations=Evaluations())
         self.port = free_port()
         launch(self.demo, host="127.0.0.1", port=self.port, block=False, quiet=True)
         self.url = f"http://127.0.0.1:{self.port}/"

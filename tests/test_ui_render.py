@@ -139,16 +139,30 @@ def test_proposal_list_rows_open_their_proposal():
     assert "没有符合条件" in render.proposal_list_html([])
 
 
-@pytest.mark.parametrize("reason,expected", [
-    ("empty file", "文件是空的"),
-    ("binary file (NUL bytes), not a text proposal", "二进制文件"),
-    ("missing 案由 line: the file must start with '案由:(<id>)<title>'", "缺少“案由”行"),
-    ("reply of 市教育局 has no text", "市教育局 的答复没有正文"),
-    ("proposal 20220077 is also in a.txt; this copy was skipped", "提案 20220077 与 a.txt 重复"),
-    ("something new", "无法解析（something new）"),
+@pytest.mark.parametrize("data,expected", [
+    (b"", "文件是空的"),
+    (b"\x00\x01binary", "二进制文件"),
+    ("内容:\n正文".encode(), "缺少“案由”行"),
+    ("案由:(20220077)标题\n内容:\n正文\n部门答复\n市教育局\n尊敬的委员:\n".encode(), "市教育局 的答复没有正文"),
 ])
-def test_ingest_reasons_in_chinese(reason, expected):
-    assert expected in render.reason_zh(reason)
+def test_ingest_errors_in_chinese(data, expected):
+    """The parser's errors carry codes; their Chinese words come from the one table."""
+    from ingest.decode import decode_file
+    from ingest.parser import parse_text
+    from rag.core.errors import IngestError
+    from rag.core.errors_zh import words
+
+    with pytest.raises(IngestError) as got:
+        parse_text(decode_file("a.txt", data), "a.txt")
+    assert expected in words(got.value)
+
+
+def test_every_error_code_has_words():
+    from rag.core.errors import ErrorCode
+    from rag.core.errors_zh import WORDS
+
+    assert set(WORDS) == set(ErrorCode)
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in w) for w in WORDS.values())
 
 
 def test_file_errors_table_escapes_names():
@@ -172,6 +186,7 @@ def test_outline_html_has_clickable_citations():
 
 
 def test_eval_rendering_of_a_config_result():
+    from evals.report import fmt
     from evals.results import METRICS, ConfigResult, QuestionResult
 
     qs = [QuestionResult("s-1", "number", "多少<钱>？", {"answer": "15万元[1]", "abstained": False, "citations": [
@@ -180,11 +195,11 @@ def test_eval_rendering_of_a_config_result():
               answer_facts=["15万元", "10万元"], facts_found=[True, False], latency_ms=12.0),
           QuestionResult("s-2", "unanswerable", "火星？", {"answer": "未找到", "abstained": True}, {"refusal_rate": 1.0})]
     cr = ConfigResult.summarise("hybrid", qs)
-    cards = render.eval_cards_html(cr.overall, METRICS, "hybrid")
+    cards = render.eval_cards_html(cr.overall, METRICS, fmt, "hybrid")
     assert "事实召回" in cards and "1.000" in cards and "延迟 p50 (ms)" in cards
-    charts = render.eval_charts_html(cr.by_type)
+    charts = render.eval_charts_html(cr.by_type, fmt)
     assert "数字" in charts and 'style="width:50.0%"' in charts  # citation precision 0.5 of number questions
-    table = render.eval_questions_html(cr.questions)
+    table = render.eval_questions_html(cr.questions, fmt)
     assert [a["data-q"] for a in Tags(table).named("tr") if "data-q" in a] == ["s-1", "s-2"]
-    detail = render.eval_question_html(qs[0])
+    detail = render.eval_question_html(qs[0], fmt)
     assert "多少&lt;钱&gt;" in detail and "✓ 15万元" in detail and "✗ 10万元" in detail

@@ -38,7 +38,8 @@ def _filters(prefix: str):
     return year, dep, who
 
 
-def build_app(assistant: Assistant, *, handlers: Handlers | None = None) -> gr.Blocks:
+def build_app(assistant: Assistant, *, handlers: Handlers | None = None, evaluations=None) -> gr.Blocks:
+    """The app; ``evaluations`` (``evals.api.Evaluations``) enables the 评测 tab."""
     h = handlers or Handlers(assistant)
     with gr.Blocks(title="提案助手", analytics_enabled=False) as demo:
         header = gr.HTML(h.header(), elem_id="app-header")
@@ -104,7 +105,7 @@ def build_app(assistant: Assistant, *, handlers: Handlers | None = None) -> gr.B
 
             # ---- 评测 ------------------------------------------------------------------
             with gr.Tab("评测", id="eval"):
-                evaltab.build(assistant, CLICKS_JS)
+                evaltab.build(assistant, CLICKS_JS, evaluations)
 
             # ---- 资料库 ----------------------------------------------------------------
             with gr.Tab("资料库", id="library"):

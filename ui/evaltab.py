@@ -4,8 +4,8 @@ from __future__ import annotations
 import gradio as gr
 
 from rag.core.errors import ProposalError
-from ui import features
 from ui.errors import friendly, user_error
+from ui.progress import stage_callback
 from ui.render import (eval_cards_html, eval_charts_html, eval_question_html, eval_questions_html, esc,
                        notice_html)
 
@@ -24,34 +24,30 @@ def _stage(stage: str) -> str:
 
 
 class EvalTab:
-    def __init__(self, assistant):
+    """``evaluations`` is the evals package's service (``evals.api.Evaluations``), handed in by
+    whoever starts the app: datasets, configs, metrics, run, fmt."""
+
+    def __init__(self, assistant, evaluations):
         self.a = assistant
+        self.ev = evaluations
 
     def datasets(self) -> list[str]:
-        from evals.api import dataset_paths
-
-        return list(dataset_paths())
+        return self.ev.datasets()
 
     def run(self, dataset: str, configs: list[str], progress=gr.Progress()):
-        from evals.api import run_eval
-
         if not dataset:
             raise user_error("请先选择评测数据集。")
         if not configs:
             raise user_error("请至少选择一种检索配置。")
 
-        def step(stage: str, done: int, total: int) -> None:
-            progress((done, total), desc=_stage(stage))
-
         progress(0, desc="准备评测…")
         try:
-            run = run_eval(dataset, configs=list(configs), progress=step, settings=self.a.settings,
-                           answerer=self.a.mode, judge=False)
+            run = self.ev.run(dataset, configs=list(configs), progress=stage_callback(progress, _stage), settings=self.a.settings,
+                              answerer=self.a.mode, judge=False)
         except ProposalError as e:
             raise user_error(friendly(e)) from None
-        from evals.results import METRICS
-
-        cards = "".join(eval_cards_html(cr.overall, METRICS, title=CONFIG_ZH.get(name, name))
+        fmt = self.ev.fmt
+        cards = "".join(eval_cards_html(cr.overall, self.ev.metrics, fmt, title=CONFIG_ZH.get(name, name))
                         for name, cr in run.configs.items())
         notes = [n for cr in run.configs.values() for n in cr.notes] + run.notes
         head = notice_html(f"数据集 {run.dataset}：{len(next(iter(run.configs.values())).questions)} 道题 · "
@@ -60,14 +56,14 @@ class EvalTab:
             head += "".join(f'<p class="hint">{esc(n)}</p>' for n in notes)
         names = list(run.configs)
         first = run.configs[names[0]]
-        return (head + cards, eval_charts_html(first.by_type), eval_questions_html(first.questions),
+        return (head + cards, eval_charts_html(first.by_type, fmt), eval_questions_html(first.questions, fmt),
                 gr.update(choices=names, value=names[0], visible=len(names) > 1), run, "")
 
     def pick_config(self, run, name: str):
         if run is None or name not in run.configs:
             return gr.update(), gr.update(), ""
         cr = run.configs[name]
-        return eval_charts_html(cr.by_type), eval_questions_html(cr.questions), ""
+        return eval_charts_html(cr.by_type, self.ev.fmt), eval_questions_html(cr.questions, self.ev.fmt), ""
 
     def open_question(self, run, name: str, evt: gr.EventData) -> str:
         qid = (evt._data or {}).get("q") or ""
@@ -75,21 +71,18 @@ class EvalTab:
             return ""
         cr = run.configs.get(name) or next(iter(run.configs.values()))
         q = next((x for x in cr.questions if x.id == qid), None)
-        return eval_question_html(q) if q else ""
+        return eval_question_html(q, self.ev.fmt) if q else ""
 
 
-def build(assistant, clicks_js: str) -> None:
-    if not features.available("evals.api"):
-        gr.HTML(notice_html(features.NOT_READY.format(what="评测", module="evals.api"), "warn"),
-                elem_id="eval-not-ready")
+def build(assistant, clicks_js: str, evaluations=None) -> None:
+    if evaluations is None:
+        gr.HTML(notice_html("本服务未启用评测功能（用 proposals serve 启动时可用）。", "warn"), elem_id="eval-not-ready")
         return
-    from evals.api import CONFIGS
-
-    tab = EvalTab(assistant)
+    tab = EvalTab(assistant, evaluations)
     run_state = gr.State(None)
     with gr.Row():
         dataset = gr.Dropdown(label="评测数据集", choices=tab.datasets(), value="samples", elem_id="eval-dataset")
-        configs = gr.CheckboxGroup(label="检索配置", choices=[(CONFIG_ZH[c], c) for c in CONFIGS],
+        configs = gr.CheckboxGroup(label="检索配置", choices=[(CONFIG_ZH.get(c, c), c) for c in evaluations.configs],
                                    value=["hybrid"], elem_id="eval-configs")
     go = gr.Button("运行评测", variant="primary", elem_id="eval-run")
     summary = gr.HTML(elem_id="eval-summary")

@@ -17,9 +17,12 @@ from rag.answer.assistant import Assistant
 from rag.core.errors import NoIndexError, ProposalError
 from rag.core.types import Filters
 from ui import features
+from rag.core.errors import ErrorCode
+from rag.core.errors_zh import WORDS, words
+from ui.progress import stage_callback
 from ui.errors import EMPTY_QUESTION, NO_INDEX, friendly, user_error
 from ui.render import (SOURCE_PLACEHOLDER, ChatTurn, FileError, Focus, esc, file_errors_html, notice_html,
-                       proposal_html, proposal_list_html, reason_zh, source_html, transcript_html)
+                       proposal_html, proposal_list_html, source_html, transcript_html)
 from ui.rwlock import ReadWriteLock
 
 log = logging.getLogger(__name__)
@@ -213,7 +216,7 @@ class Handlers:
         for f in files:
             src = Path(f if isinstance(f, str) else f.name)
             if src.suffix.lower() not in ACCEPTED:
-                bad.append(FileError(src.name, None, reason_zh("unsupported file type")))
+                bad.append(FileError(src.name, None, WORDS[ErrorCode.UNSUPPORTED_TYPE]))
                 continue
             target = dest / src.name
             shutil.copyfile(src, target)
@@ -230,17 +233,14 @@ class Handlers:
                 keep_failed: bool):
         report = None
         if paths:
-            def step(stage: str, done: int, total: int) -> None:
-                progress((done, total), desc=STAGES.get(stage, stage))
-
             try:
                 with self.lock.writing():
-                    report = self.a.ingest(paths, progress=step)
+                    report = self.a.ingest(paths, progress=stage_callback(progress, lambda s: STAGES.get(s, s)))
             except ProposalError as e:
                 raise user_error(friendly(e)) from None
             for e in report.failures:
                 bad.append(FileError(names.get(str(Path(e.path).resolve()), Path(e.path).name), e.line,
-                                     reason_zh(e.reason)))
+                                     words(e)))
                 if not keep_failed and str(Path(e.path).resolve()) in names:
                     Path(e.path).unlink(missing_ok=True)  # keep only files that made it in
         if report is None:
@@ -264,11 +264,11 @@ class Handlers:
             return gr.update()
         path = Path(file if isinstance(file, str) else file.name)
         if path.suffix.lower() != ".txt":
-            raise user_error(f"{path.name}：{reason_zh('unsupported file type')}")
+            raise user_error(f"{path.name}：{WORDS[ErrorCode.UNSUPPORTED_TYPE]}")
         try:
             return decode_file(path.name, path.read_bytes())
         except IngestError as e:
-            raise user_error(f"{path.name}：{reason_zh(e.reason)}") from None
+            raise user_error(f"{path.name}：{words(e)}") from None
 
     def outline(self, text: str, department: str):
         text = (text or "").strip()
@@ -279,8 +279,6 @@ class Handlers:
         try:
             with self.lock.reading():
                 ol = features.draft_outline(self.a, text, department.strip())
-        except features.NotReady as e:
-            return notice_html(str(e), "warn"), None, None
         except ProposalError as e:
             raise user_error(friendly(e)) from None
         md = Path(tempfile.mkdtemp(prefix="outline-")) / "答复提纲.md"

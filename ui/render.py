@@ -7,16 +7,14 @@ source text, it never renders it as markup. Clickable things carry their target 
 from __future__ import annotations
 
 import html
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from evals.report import fmt
-from ingest.chunker import SECTION_LABEL
 from rag.core.proposal import Paragraph, Proposal
 from rag.core.types import Answer, Chunk, Citation
+from rag.core.lexicon import MARKER, SECTION_LABEL
+from rag.staff.align import VERDICT_ZH
 
-_MARK = re.compile(r"\[(\d{1,3})\]")
 MODE_LABEL = {"extractive": "抽取式", "llm": "大模型"}
 STATUS_LABEL = {"answered": "已答复", "pending": "暂无答复", "none": "无答复"}
 
@@ -57,7 +55,7 @@ def answer_text_html(text: str, citations: Sequence[Citation]) -> str:
     """The answer, escaped, with each ``[n]`` that names a citation turned into a button."""
     by_marker = {c.marker: c for c in citations}
     out, last = [], 0
-    for m in _MARK.finditer(text):
+    for m in MARKER.finditer(text):
         out.append(_lines(text[last:m.start()]))
         c = by_marker.get(m.group(1))
         if c is None:
@@ -134,7 +132,7 @@ def transcript_html(turns: Sequence[ChatTurn]) -> str:
         elif t.error is not None:
             out.append(f'<div class="bubble error">{_lines(t.error)}</div>')
         else:
-            text = _lines(_MARK.sub("", t.partial)) if t.partial else "正在检索…"
+            text = _lines(MARKER.sub("", t.partial)) if t.partial else "正在检索…"
             out.append(f'<div class="bubble pending">{text}</div>')
         out.append("</div>")
     out.append("</div>")
@@ -273,38 +271,6 @@ def proposal_list_html(rows: Sequence[dict], counts: dict[str, int] | None = Non
 
 
 # ---- ingest ---------------------------------------------------------------------------------
-_REASONS = [  # the pipeline's English reasons → plain Chinese
-    (re.compile(r"^empty file"), "文件是空的"),
-    (re.compile(r"^binary file"), "这是二进制文件，不是文本格式的提案"),
-    (re.compile(r"^undecodable bytes"), "文件编码无法识别（既不是 UTF-8 也不是 GB18030）"),
-    (re.compile(r"^file is .* bytes; the limit is"), "文件过大（上限 20 MB）"),
-    (re.compile(r"^missing 案由 line"), "缺少“案由”行：文件应以“案由:(提案编号)标题”开头"),
-    (re.compile(r"^案由 line has no proposal id"), "“案由”行缺少括号内的 8 位提案编号"),
-    (re.compile(r"^no 内容 or 建议 text"), "没有找到“内容”或“建议”部分"),
-    (re.compile(r"^unexpected text before the 内容 header"), "“内容”标题之前出现了多余文字"),
-    (re.compile(r"^salutation line without a department"), "“尊敬的…”称呼行之前缺少答复部门名称"),
-    (re.compile(r"^reply text before any department"), "答复正文之前缺少答复部门名称"),
-    (re.compile(r"^reply of (.*) has no text"), r"\1 的答复没有正文"),
-    (re.compile(r"^paragraph of .* characters"), "有段落过长（超过 2 万字）"),
-    (re.compile(r"^proposal (\d+) is also in (.*); this copy was skipped"), r"提案 \1 与 \2 重复，已跳过此份"),
-    (re.compile(r"^no such file"), "文件不存在"),
-    (re.compile(r"^cannot read"), "无法读取文件"),
-    (re.compile(r"^invalid JSON"), "JSON 格式错误"),
-    (re.compile(r"^a line must be a JSON object"), "每一行必须是一个 JSON 对象"),
-    (re.compile(r"^missing required field '(\w+)'"), r"缺少必填字段 \1"),
-    (re.compile(r"^field 'id' must be 8 digits"), "字段 id 必须是 8 位数字（年份+序号）"),
-    (re.compile(r"^unsupported file type"), "不支持的文件类型（只接受 .txt 或 .jsonl）"),
-]
-
-
-def reason_zh(reason: str) -> str:
-    for pat, zh in _REASONS:
-        m = pat.match(reason)
-        if m:
-            return m.expand(zh)
-    return f"无法解析（{reason}）"
-
-
 @dataclass(frozen=True)
 class FileError:
     name: str  # the file name as the user uploaded it
@@ -369,12 +335,13 @@ METRIC_ZH = {
     "false_refusal_rate": "误拒率", "latency_p50_ms": "延迟 p50 (ms)", "latency_p95_ms": "延迟 p95 (ms)",
     "answer_chars": "答案字数", "precedent_recall": "先例召回", "precedent_precision": "先例精确",
 }
+Fmt = Callable[[str, "float | None"], str]  # a metric value as text (the evals' own formatter)
 CHART_METRICS = ("paragraph_hit@10", "citation_precision", "fact_recall", "number_accuracy", "refusal_rate")
 TYPE_ZH = {"fact": "事实", "number": "数字", "cross": "跨段综合", "list": "列举", "paraphrase": "换一种说法",
            "unanswerable": "无答案（应拒答）", "filter": "按条件筛选", "meta": "提案信息"}
 
 
-def eval_cards_html(overall: dict[str, float], order: Sequence[str], title: str = "") -> str:
+def eval_cards_html(overall: dict[str, float], order: Sequence[str], fmt: Fmt, title: str = "") -> str:
     cards = []
     for m in [k for k in order if k in overall] + [k for k in overall if k not in order]:
         cards.append(f'<div class="metric" title="{esc(m)}"><div class="metric-value">{esc(fmt(m, overall[m]))}</div>'
@@ -383,7 +350,7 @@ def eval_cards_html(overall: dict[str, float], order: Sequence[str], title: str 
     return f'<div class="metrics">{head}<div class="metric-row">{"".join(cards)}</div></div>'
 
 
-def eval_charts_html(by_type: dict[str, dict[str, float]], metrics: Sequence[str] = CHART_METRICS) -> str:
+def eval_charts_html(by_type: dict[str, dict[str, float]], fmt: Fmt, metrics: Sequence[str] = CHART_METRICS) -> str:
     """One bar group per metric, a bar per question type (rates in 0..1)."""
     groups = []
     for m in metrics:
@@ -399,7 +366,8 @@ def eval_charts_html(by_type: dict[str, dict[str, float]], metrics: Sequence[str
     return f'<div class="charts"><h4>按题型</h4>{"".join(groups)}</div>'
 
 
-def eval_questions_html(questions: Sequence, metrics: Sequence[str] = ("fact_recall", "citation_precision")) -> str:
+def eval_questions_html(questions: Sequence, fmt: Fmt,
+                        metrics: Sequence[str] = ("fact_recall", "citation_precision")) -> str:
     """The drill-down table: one clickable row per question (``QuestionResult``)."""
     head = "".join(f"<th>{esc(METRIC_ZH.get(m, m))}</th>" for m in metrics)
     rows = []
@@ -413,7 +381,7 @@ def eval_questions_html(questions: Sequence, metrics: Sequence[str] = ("fact_rec
             f'<tbody>{"".join(rows)}</tbody></table>')
 
 
-def eval_question_html(q) -> str:
+def eval_question_html(q, fmt: Fmt) -> str:
     """One question in full: the answer with its citations, expected facts found or not, evidence."""
     out = [f'<div class="eval-q"><h4>{esc(q.id)} · {esc(TYPE_ZH.get(q.type, q.type))}</h4>',
            f'<div class="bubble question">{esc(q.question)}</div>']
@@ -444,13 +412,12 @@ def eval_question_html(q) -> str:
         items = "".join(f"<li>{esc(s.text)}（缺少依据：{esc('、'.join(s.missing))}）</li>" for s in bad)
         out.append(f"<div><strong>未被引用支撑的句子</strong><ul>{items}</ul></div>")
     if q.metrics:
-        out.append(eval_cards_html(q.metrics, list(METRIC_ZH)))
+        out.append(eval_cards_html(q.metrics, list(METRIC_ZH), fmt))
     out.append("</div>")
     return "".join(out)
 
 
 # ---- 建议与答复对照 ---------------------------------------------------------------------------
-VERDICT_ZH = {"addressed": "已具体回应", "mentioned": "有所提及", "not_addressed": "未回应"}
 
 
 def alignment_html(p: Proposal, alignments: Sequence) -> str:

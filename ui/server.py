@@ -34,7 +34,7 @@ def parse_auth(settings: Settings, host: str) -> tuple[str, str] | None:
 
 
 def serve(settings: Settings, *, host: str | None = None, port: int | None = None, answerer: str = "auto",
-          retriever: str = "hybrid", block: bool = True, quiet: bool = False):
+          retriever: str = "hybrid", block: bool = True, quiet: bool = False, evaluations=None):
     host = host or settings.host
     port = port or settings.port
     auth = parse_auth(settings, host)  # before anything heavy: a refused start is immediate
@@ -42,6 +42,6 @@ def serve(settings: Settings, *, host: str | None = None, port: int | None = Non
     from ui.app import build_app, launch
 
     assistant = Assistant(settings, answerer=answerer, retriever=retriever)
-    demo = build_app(assistant)
+    demo = build_app(assistant, evaluations=evaluations)
     log.info("serving on http://%s:%s (%s answers)", host, port, assistant.mode)
     return launch(demo, host=host, port=port, auth=auth, block=block, quiet=quiet)

@@ -3,9 +3,9 @@ question, and follow-ups resolved against the conversation ("那财政局呢?").
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from rag.core.departments import department_key, department_variants
+from rag.core.departments import department_variants
 from rag.core.types import Filters
 
 PARTIES = ("民革", "民盟", "民建", "民进", "农工党", "致公党", "九三学社", "台盟")
@@ -14,7 +14,6 @@ _CATALOGUE_VERB = re.compile(r"(答复|办理|承办)(过|了)?(哪|的提案)|(
 _META = re.compile(r"谁提|提案者|谁提出|由谁|哪个部门(办理|答复|负责)|哪些部门(办理|答复)|办理单位|主办单位|"
                    r"(有|有没有)(部门)?答复|答复了吗|回复了吗|网友|支持票|反对票|多少人支持")
 _ABOUT_SUGGESTION = re.compile(r"建议|提议|提出")
-_OUTLINE = re.compile(r"提纲|起草.{0,4}答复|答复.{0,2}草稿")
 _YEAR = re.compile(r"(20\d{2})\s*年")
 _FOLLOWUP = re.compile(r"^(那|那么|还有|换成|如果是)?(.{1,16})(呢|怎么样|又如何|如何)[?？]?$")
 _PID = re.compile(r"(?<!\d)(20\d{6})(?!\d)")
@@ -52,7 +51,7 @@ class Vocabulary:
 class Analysis:
     question: str  # as asked
     query: str  # what is searched (follow-ups rewritten into a full question)
-    intent: str  # fact | list | catalogue | meta | outline
+    intent: str  # fact | list | catalogue | meta
     filters: Filters
     group: str | None = None  # catalogue predicates: "parties" (民主党派), "joint" (联名)
     rewritten: bool = False
@@ -67,9 +66,7 @@ def analyse(question: str, vocab: Vocabulary, history: list[str] | None = None,
         if resolved != q:
             q, rewritten = resolved, True
     intent = "fact"
-    if _OUTLINE.search(q):
-        intent = "outline"
-    elif _LIST.search(q):
+    if _LIST.search(q):
         intent = "list"
     elif _META.search(q) and not (_ABOUT_SUGGESTION.search(q) and vocab.department_in(q)):
         # "建议发放消费券，卫生健康局答复了吗" asks what a department said, not whether it replied
@@ -139,10 +136,3 @@ def _looks_like_department(s: str) -> str | None:
         return s
     return None
 
-
-def department_matches(name: str | None, wanted: str | None) -> bool:
-    return bool(name and wanted and department_key(name) == department_key(wanted))
-
-
-def with_filters(a: Analysis, **kw) -> Analysis:
-    return replace(a, filters=replace(a.filters, **kw))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from rag.core.terms import QUESTION_WORDS, key_terms
 from rag.core.textnorm import nfkc, norm
 from rag.core.words import is_common_noun, tokens, whole_words
+from rag.core.lexicon import ORDINAL
 
 # what is asked *of* something ("收费标准", "占比"): part of the focus, not a question word
 ATTRIBUTES = frozenset({"标准", "比例", "占比"})
@@ -47,7 +48,6 @@ _ANY_CLASSIFIER = "个条家所项座处名人位张次辆套间户场台批宗�
 
 _TITLE = re.compile(r"《[^《》]*》")
 _YEAR = re.compile(r"((?:19|20)\d\d)\s*年")
-_LIST_NUMBER = re.compile(r"^\s*[(（]?[\d一二三四五六七八九十]{1,2}[)）.．、]")
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def asks(question: str) -> list[Ask]:
 def figure_text(sentence: str) -> str:
     """The part of a sentence that can state a figure: a number inside a document's title
     ("《…(2021—2023年)》") or a leading list number ("（3）") is not one."""
-    return _LIST_NUMBER.sub("", _TITLE.sub("", sentence))
+    return ORDINAL.sub("", _TITLE.sub("", sentence))
 
 
 def gives_kind(kind: str | None, sentence: str) -> bool:

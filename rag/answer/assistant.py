@@ -16,7 +16,7 @@ from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.llm import FALLBACK_NOTICE as LLM_FALLBACK
 from rag.answer.llm import LLMAnswerer, looks_like_followup
 from rag.answer.verify import REFUSAL, verify
-from rag.core.errors import ConfigError, ProposalError
+from rag.core.errors import ConfigError, ErrorCode, RequestError
 from rag.core.settings import Settings
 from rag.core.types import Answer, Filters, Hit
 from rag.retrieval.retrievers import make_retriever
@@ -209,7 +209,7 @@ class Assistant:
     @staticmethod
     def _turn(question: str, history, filters, id) -> Turn:
         if not question or not question.strip():
-            raise ProposalError("问题为空", hint="请输入一个问题")
+            raise RequestError("empty question", code=ErrorCode.EMPTY_QUESTION)
         return Turn(question=question.strip(), history=history or [], filters=filters, id=id)
 
     @staticmethod

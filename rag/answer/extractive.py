@@ -15,25 +15,24 @@ from rag.core.terms import coverage, key_terms
 from rag.core.textnorm import answer_sentences, norm
 from rag.core.types import Answer, Chunk, Citation, Hit
 from rag.answer.verify import REFUSAL, support_text
+from rag.core.lexicon import COURTESY, MARKER, ORDINAL
 
 _ASKS_NUMBER = re.compile(r"多少|几[个条家所项天年月次名人位座处类]|比例|标准|占比|多长|多久|多大|多高|多远|几层|金额|权重|时间|什么时候|何时|哪一年|哪年")
 _DIGIT = re.compile(r"\d")
-_ITEM = re.compile(r"^\s*(?:[(（][0-9一二三四五六七八九十]{1,3}[)）]|[0-9一二三四五六七八九十]{1,3}[.．、])")
 _DATE = re.compile(r"\d+\s*[—–-]\s*\d+\s*[年月]|\d+\s*[年月日]")
 _ASKS_WHEN = re.compile(r"什么时候|何时|哪一年|哪年|几月|日期|时间")
-_SOURCE_MARK = re.compile(r"\[(\d{1,3})\]")
 
 
 def quoted(text: str) -> str:
     """Source text as it goes into an answer: a "[2]" written in a proposal would read as a
     citation marker, so it becomes the full-width "［2］" (equal under NFKC, so the quote
     still matches its chunk verbatim for the verifier)."""
-    return _SOURCE_MARK.sub(r"［\1］", text)
+    return MARKER.sub(r"［\1］", text)
 
 
 def is_item_heading(sentence: str) -> bool:
     """A short numbered line with no figure of its own: "（三）实施青年科技人才专项。"."""
-    m = _ITEM.match(sentence)
+    m = ORDINAL.match(sentence)
     return bool(m) and len(sentence) <= 30 and not _DIGIT.search(sentence[m.end():])
 
 
@@ -43,8 +42,6 @@ def has_quantity(sentence: str, dates_ok: bool) -> bool:
     if not dates_ok:
         s = _DATE.sub("", s)
     return bool(_DIGIT.search(s))
-# courtesy sentences every reply has; they never answer a question
-_BOILERPLATE = re.compile(r"收悉|感谢|现答复如下|答复如下|关心和支持|关心与支持|宝贵意见|继续关注|再次感谢|参考价值|高度重视您|提出的关于.{0,40}的(建议|提案)")
 _ASKS_HOW = re.compile(r"怎么(答复|回应|回复|做|办|落实)|如何(答复|回应|落实)|采取了哪些|有哪些(措施|举措)")
 # asked how things stand now: a sentence reporting a change ("由15.6个工作日压缩至3.2个工作日",
 # "将同意比例调整为…") gives the current figure; the proposal's own account gives the old one
@@ -120,7 +117,7 @@ class ExtractiveAnswerer:
                     score += 0.1
                 if wants_now:
                     score += 0.15 if _CHANGE.search(s) else -0.1 if h.chunk.section == "content" else 0.0
-                if _BOILERPLATE.search(s):
+                if COURTESY.search(s):
                     score -= 0.3
                 out.append(Scored(score, h.chunk, rank, s))
         if self.similarity is not None and len(out) > 1:
@@ -149,7 +146,7 @@ class ExtractiveAnswerer:
         wanted = asks(question)
 
         def fits(s: Scored) -> bool:
-            if s.score < self.min_score or _BOILERPLATE.search(s.text) \
+            if s.score < self.min_score or COURTESY.search(s.text) \
                     or (wants_number and not has_quantity(s.text, dates_ok)):
                 return False
             return not wanted or any(answers(a, s.text, s.chunk.heading or "", self.known, self.idf) for a in wanted)

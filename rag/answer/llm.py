@@ -12,6 +12,7 @@ from rag.core.errors import ProposalError
 from rag.stores.openai_adapter import chat_model, safe_error
 from rag.core.settings import Settings
 from rag.core.types import Answer, Citation, Hit
+from rag.core.lexicon import MARKER, SECTION_LABEL
 
 log = logging.getLogger(__name__)
 FALLBACK_NOTICE = "大模型调用失败，以下为离线抽取式答案。"
@@ -31,8 +32,7 @@ def format_context(hits: list[Hit]) -> str:
     parts = []
     for i, h in enumerate(hits, 1):
         c = h.chunk
-        where = {"reply": f"{c.department}的答复", "suggestion": "提案建议", "content": "提案内容",
-                 "meta": "提案信息"}[c.section]
+        where = f"{c.department}的答复" if c.section == "reply" else SECTION_LABEL[c.section]
         head = f"[{i}] 提案{c.proposal_id}《{c.title}》（{c.year}年，提案者：{c.proposers}）{where}"
         if c.heading:
             head += f" › {c.heading}"
@@ -53,7 +53,7 @@ def parse_output(text: str, question: str, hits: list[Hit]) -> Answer:
         m = _QUOTE_LINE.match(line)
         if m and 1 <= int(m.group(1)) <= len(hits):
             cites.setdefault(m.group(1), Citation.of(m.group(1), hits[int(m.group(1)) - 1].chunk, m.group(2)))
-    for n in re.findall(r"\[(\d{1,3})\]", body):
+    for n in MARKER.findall(body):
         if n not in cites and 1 <= int(n) <= len(hits):
             # no quote given: the verifier repairs an empty quote from the chunk
             cites[n] = Citation.of(n, hits[int(n) - 1].chunk, "")

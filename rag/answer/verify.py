@@ -17,9 +17,9 @@ from dataclasses import replace
 
 from rag.core.textnorm import facts_in, find_verbatim, norm, sentences
 from rag.core.types import Answer, Chunk, Citation, Hit
+from rag.core.lexicon import MARKER
 
 REFUSAL = "未在提案库中找到与该问题相关的内容。"
-_MARK = re.compile(r"\[(\d{1,3})\]")
 # a sentence ends at 。！？； or a line break; the markers right after it still belong to it
 _CLAUSE = re.compile(r"[^。！？；!?;\n]*(?:[。！？；!?;]+)?(?:\s*\[\d{1,3}\])*\s*(?:\n|$)?")
 
@@ -72,7 +72,7 @@ def _connective(body: str) -> bool:
 
 def _citing_sentence(text: str, marker: str) -> str:
     """The answer sentence that carries ``[marker]`` (to find a quote the model did not give)."""
-    return next((_MARK.sub("", s) for s in split_sentences(text) if f"[{marker}]" in s), "")
+    return next((MARKER.sub("", s) for s in split_sentences(text) if f"[{marker}]" in s), "")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -98,9 +98,9 @@ def verify(answer: Answer, hits: list[Hit], *, refusal: str = REFUSAL) -> Answer
     removed: list[str] = []
     used: list[str] = []
     for sent in split_sentences(answer.answer):
-        markers = _MARK.findall(sent)
+        markers = MARKER.findall(sent)
         good = [m for m in markers if m in cites]
-        body = _MARK.sub("", sent)
+        body = MARKER.sub("", sent)
         for m in set(markers) - set(good):
             sent = sent.replace(f"[{m}]", "")
         facts = facts_in(body)
@@ -125,6 +125,6 @@ def verify(answer: Answer, hits: list[Hit], *, refusal: str = REFUSAL) -> Answer
                        removed=answer.removed + removed + ([answer.answer] if not removed and not answer.abstained else []))
     # renumber markers 1..n in order of first use
     renum = {old: str(i) for i, old in enumerate(used, 1)}
-    text = _MARK.sub(lambda m: f"[{renum[m.group(1)]}]" if m.group(1) in renum else "", "".join(kept)).strip()
+    text = MARKER.sub(lambda m: f"[{renum[m.group(1)]}]" if m.group(1) in renum else "", "".join(kept)).strip()
     citations = [replace(cites[old], marker=renum[old]) for old in used]
     return replace(answer, answer=text, citations=citations, abstained=False, removed=answer.removed + removed)

@@ -36,17 +36,15 @@ def eval_command(
                                                 help="where the eval indexes live (DATA_DIR/evals/<corpus>)"),
 ) -> None:
     """Grounding evals: retrieval, citations (ALCE-style), facts, numbers, refusals, latency, baselines."""
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn
-
     from evals.api import CONFIGS, run_eval
     from evals.dataset import resolve
     from evals.gate import EXPECTED, load_expected, pin as pin_run, write_expected
-    from rag.cli.common import fail
+    from evals.gate import check as check_run
+    from evals.report import markdown, write_run
+    from rag.cli.common import console, fail, stage_progress
     from rag.core.errors import ProposalError
     from rag.core.settings import Settings
 
-    console = Console(stderr=True)
     try:
         pins = load_expected(expected or EXPECTED) if check else {}
         configs = [c.strip() for part in config for c in part.split(",") if c.strip()]
@@ -59,19 +57,11 @@ def eval_command(
         settings = Settings(data_dir=data_dir) if data_dir else Settings()
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out_dir = out or Path(settings.data_dir) / "evals" / "runs" / f"{Path(str(dataset)).stem}-{stamp}"
-        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                      console=console, transient=True, disable=not console.is_terminal) as bar:
-            tasks: dict[str, int] = {}
-
-            def progress(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=total)
-                bar.update(tasks[stage], completed=done, total=total)
-
+        with stage_progress() as progress:
             run = run_eval(dataset, corpus=corpus, configs=configs, answers=answers, settings=settings,
                            answerer=answerer, judge=judge, progress=progress)
-        lines = run.check(pins) if check else []
-        paths = run.write(out_dir)
+        lines = check_run(run, pins) if check else []
+        paths = write_run(run, out_dir)
         if pin:
             target = expected or EXPECTED
             write_expected(pin_run(run, load_expected(target) if Path(target).exists() else {}), target)
@@ -81,7 +71,7 @@ def eval_command(
     if as_json:
         print(json.dumps(run.to_json(), ensure_ascii=False, indent=1))
     else:
-        print(run.markdown())
+        print(markdown(run))
     console.print(f"reports: {paths['report.md']} · {paths['report.html']} · run files in {out_dir}")
     if check:
         if not lines:

@@ -8,13 +8,15 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from rag.cli import evals as eval_commands
 from rag.cli import serve as serve_commands
 from rag.cli import staff as staff_commands
-from rag.cli.common import DataDir, app, assistant, console, fail
-from rag.core.errors import ProposalError
+from rag.cli.common import DataDir, app, assistant, console, error_line, fail, stage_progress
+from rag.core.errors import ErrorCode, ProposalError, RequestError
 from rag.core.types import Filters
+from rag.core.lexicon import SECTION_LABEL
 
 @app.command()
 def ingest(paths: list[Path] = typer.Argument(..., help="proposal files (.txt, .jsonl) or folders"),
@@ -22,19 +24,9 @@ def ingest(paths: list[Path] = typer.Argument(..., help="proposal files (.txt, .
            as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
            data_dir: Optional[Path] = DataDir) -> None:
     """Parse, chunk and index proposals. Exit status 1 when any file failed (the rest still ingest)."""
-    from rich.progress import BarColumn, Progress, TextColumn
-
     try:
         a = assistant(data_dir)
-        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                      console=console, transient=True, disable=as_json or not console.is_terminal) as bar:
-            tasks: dict[str, int] = {}
-
-            def progress(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=total)
-                bar.update(tasks[stage], completed=done, total=total)
-
+        with stage_progress(disable=as_json) as progress:
             report = a.ingest(paths, prune=prune, progress=progress)
     except ProposalError as e:
         fail(e)
@@ -46,7 +38,7 @@ def ingest(paths: list[Path] = typer.Argument(..., help="proposal files (.txt, .
                       f"removed {report.removed} · embedded {report.embedded} · "
                       f"{report.timings_s.get('total', 0):.1f}s")
         for e in report.failures:
-            console.print(f"[red]failed[/red] {e}")
+            console.print(f"[red]未导入[/red] {escape(error_line(e))}")
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -82,7 +74,7 @@ def show(pid: str, as_json: bool = typer.Option(False, "--json"), data_dir: Opti
     except ProposalError as e:
         fail(e)
     if p is None:
-        fail(ProposalError(f"no proposal {pid} in the index"))
+        fail(RequestError(f"no proposal {pid} in the index", code=ErrorCode.UNKNOWN_PROPOSAL, id=pid))
     if as_json:
         print(json.dumps(p.to_dict(), ensure_ascii=False, indent=1))
         return
@@ -120,7 +112,7 @@ def ask(question: Optional[str] = typer.Argument(None),
             try:
                 lines = jsonl.read_text(encoding="utf-8-sig").splitlines()
             except OSError as e:
-                fail(ProposalError(f"{jsonl}: cannot read: {e.strerror}"))
+                fail(RequestError(f"{jsonl}: cannot read: {e.strerror}"))
             for n, line in enumerate(lines, 1):
                 if not line.strip():
                     continue
@@ -128,12 +120,12 @@ def ask(question: Optional[str] = typer.Argument(None),
                     rec = json.loads(line)
                     q = rec["question"]
                 except (ValueError, KeyError, TypeError):
-                    fail(ProposalError(f"{jsonl}:{n}: expected a JSON object with a \"question\""))
+                    fail(RequestError(f"{jsonl}:{n}: expected a JSON object with a \"question\""))
                 ans = a.ask(q, filters=filters, id=rec.get("id"))
                 print(json.dumps(ans.to_json(), ensure_ascii=False), flush=True)
             return
         if not question:
-            fail(ProposalError("give a question, or --jsonl FILE"))
+            fail(RequestError("give a question, or --jsonl FILE"))
         ans = a.ask(question, filters=filters)
     except ProposalError as e:
         fail(e)
@@ -145,7 +137,7 @@ def ask(question: Optional[str] = typer.Argument(None),
         out.print(f"[yellow]{ans.notice}[/yellow]")
     out.print(ans.answer, highlight=False)
     for c in ans.citations:
-        where = c.heading or c.department or {"content": "内容", "suggestion": "建议", "meta": "提案信息"}[c.section]
+        where = c.heading or c.department or SECTION_LABEL[c.section]
         out.print(f"[cyan][{c.marker}][/cyan] {c.proposal_id} · {where}\n    「{c.quote}」", highlight=False)
     if ans.abstained and ans.leads:
         out.print("可能相关的提案：" + "、".join(ans.leads))
@@ -160,7 +152,7 @@ def main() -> None:
     try:
         app()
     except ProposalError as e:  # anything not caught by a command
-        console.print(f"[red]error:[/red] {e}")
+        console.print(f"[red]错误：[/red]{escape(error_line(e))}")
         sys.exit(1)
 
 

@@ -20,10 +20,11 @@ def register(app: typer.Typer) -> None:
         from rag.cli.common import fail
         from rag.core.errors import ProposalError
         from rag.core.settings import Settings
+        from evals.api import Evaluations
         from ui.server import serve as run
 
         try:
             settings = Settings(data_dir=data_dir) if data_dir else Settings()
-            run(settings, host=host, port=port, answerer=answerer, retriever=retriever)
+            run(settings, host=host, port=port, answerer=answerer, retriever=retriever, evaluations=Evaluations())
         except ProposalError as e:
             fail(e)

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from rag.core.errors import IngestError, ProposalError
+from rag.core.errors import IngestError, ProposalError, RequestError
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
         from rag.staff.outline import draft_outline
 
         if as_json and as_md:
-            fail(ProposalError("choose one of --json and --md"))
+            fail(RequestError("choose one of --json and --md"))
         try:
             if str(file) == "-":
                 text = decode_file("<stdin>", sys.stdin.buffer.read())
@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
         from rag.staff.outline import label_of
 
         if bool(pid) == all_:
-            fail(ProposalError("give a proposal id, or --all"))
+            fail(RequestError("give a proposal id, or --all"))
         try:
             a = assistant(data_dir)
             if all_:

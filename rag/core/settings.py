@@ -58,6 +58,3 @@ class Settings(BaseSettings):
         shown = {k: v for k, v in self.__dict__.items() if k not in ("openai_api_key", "auth")}
         return f"Settings({shown})"
 
-
-def get_settings(**overrides) -> Settings:
-    return Settings(**overrides)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.core.errors import ProposalError
+from rag.core.errors import ErrorCode, RequestError
 from rag.core.terms import coverage
 from rag.staff.outline import _item_heading, _unit, is_boilerplate, label_of, reply_kind, topic_terms
 from rag.core.textnorm import facts_in
@@ -112,13 +112,15 @@ def align_proposal(assistant: "Assistant", pid: str, *, aligner: Aligner | None 
     assistant.index.ensure_ready()
     p = assistant.catalogue.proposal(pid)
     if p is None:
-        raise ProposalError(f"no proposal {pid} in the index", hint="see `proposals stats` or ingest it first")
+        raise RequestError(f"no proposal {pid} in the index", code=ErrorCode.UNKNOWN_PROPOSAL, id=pid, hint="see `proposals stats` or ingest it first")
     if p.reply_status != "answered":
-        raise ProposalError(f"proposal {pid} has no reply to align ({'暂无答复' if p.reply_status == 'pending' else '无答复'})")
+        raise RequestError(f"proposal {pid} has no reply to align ({p.reply_status})",
+                           code=ErrorCode.NOTHING_TO_ALIGN, id=pid, what="答复")
     chunks = assistant.catalogue.proposal_chunks(pid)
     suggestions = [c for c in chunks if c.section == "suggestion"]
     if not suggestions:
-        raise ProposalError(f"proposal {pid} has no 建议 paragraphs to align")
+        raise RequestError(f"proposal {pid} has no 建议 paragraphs to align", code=ErrorCode.NOTHING_TO_ALIGN,
+                           id=pid, what="建议")
     return (aligner or Aligner()).align(assistant, suggestions, [c for c in chunks if c.section == "reply"])
 
 

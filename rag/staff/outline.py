@@ -21,12 +21,13 @@ import numpy as np
 from rag.core.proposal import Proposal
 from ingest.parser import parse_text
 from rag.core.departments import department_key
-from rag.core.errors import IngestError, ProposalError
+from rag.core.errors import ErrorCode, IngestError, ProposalError, RequestError
 from rag.core.terms import coverage
 from rag.core.textnorm import facts_in, norm, sentences
 from rag.core.words import tokens, whole_words
 from rag.core.types import Answer, Chunk, Citation, Filters, Hit
 from rag.answer.verify import split_sentences, verify
+from rag.core.lexicon import COURTESY, MARKER, ORDINAL
 
 if TYPE_CHECKING:
     from rag.answer.assistant import Assistant
@@ -40,20 +41,17 @@ CONTENT_FALLBACK = "该提案没有“建议”部分，以下按“内容”各
 LLM_UNVERIFIED = "部分建议的大模型表述未通过引用核验，已改用先例原文摘录。"
 
 # ---- reply paragraphs: boilerplate, measures, plans ------------------------------------
-_BOILERPLATE = re.compile(r"收悉|答复如下|(感谢|谢谢).{0,30}(关心|支持|关注)")
 _PLAN_TEXT = re.compile(r"^(下一步|今后|下阶段|接下来)")
 _PLAN_HEAD = re.compile(r"下一步|计划|下来|今后|下阶段|打算|展望")
 _MEASURE_HEAD = re.compile(r"举措|成效|情况|进展|做法|开展|落实|办理|基本")
 _FUTURE = re.compile(r"下一步|我[局委关办]将|将(进一步|继续|会同|联合|加快|推动|把|在|根据|配合|研究)|"
                      r"计划|力争|争取|拟|预计|到20\d\d年")
-_ORDINAL = re.compile(r"^(?:[一二三四五六七八九十]+、|[(（][一二三四五六七八九十\d]{1,2}[)）]|\d{1,2}[.．、](?!\d)|"
-                      r"[一二三四五六七八九十]是)\s*")
 _SEP = " › "
 
 
 def is_boilerplate(c: Chunk) -> bool:
     """Opening (…收悉，现答复如下) and closing (感谢…关心和支持) lines of a reply."""
-    return bool(_BOILERPLATE.search(c.text)) and len(norm(c.text)) < 160
+    return bool(COURTESY.search(c.text)) and len(norm(c.text)) < 160
 
 
 def reply_kind(c: Chunk) -> str | None:
@@ -68,7 +66,7 @@ def reply_kind(c: Chunk) -> str | None:
             return "plan"
         if _MEASURE_HEAD.search(part):
             return "measure"
-    body = _ORDINAL.sub("", text)
+    body = ORDINAL.sub("", text)
     return "plan" if _FUTURE.match(body) or (_FUTURE.search(body) and not facts_in(body)) else "measure"
 
 
@@ -83,7 +81,7 @@ GENERIC = frozenset(
 
 def topic_terms(text: str) -> list[str]:
     """The words of a suggestion that say what it is about (no ordinal, no generic verbs)."""
-    body = _ORDINAL.sub("", text.strip())
+    body = ORDINAL.sub("", text.strip())
     terms = list(dict.fromkeys(t for t in tokens(body) if len(t) >= 2 and t not in GENERIC and not t.isdigit()))
     # the parts of a long word, counted apart, would make one concept outweigh the rest
     return whole_words(terms)
@@ -92,7 +90,7 @@ def topic_terms(text: str) -> list[str]:
 def label_of(text: str, limit: int = 30) -> str:
     """A suggestion's short title: its lead-in sentence when short, else as many of its
     opening clauses as fit, else its opening words."""
-    body = _ORDINAL.sub("", text.strip())
+    body = ORDINAL.sub("", text.strip())
     m = re.search(r"[。；;：:]", body)
     head = body[: m.start()] if m else body.rstrip("。")
     if len(head) <= limit:
@@ -234,7 +232,7 @@ class OutlineDrafter:
     @staticmethod
     def parse(text: str, source: str = "<proposal>") -> Proposal:
         if not text or not text.strip():
-            raise IngestError(source, "the proposal text is empty", 1,
+            raise IngestError(source, "the proposal text is empty", 1, code=ErrorCode.EMPTY_FILE,
                               hint="paste the proposal from its 案由 line to its 提案者 line")
         return parse_text(text, source, require_id=False)
 
@@ -246,7 +244,8 @@ class OutlineDrafter:
             return sugg, "suggestion"
         content = [x.text for x in p.content if not x.is_heading and len(norm(x.text)) >= 10]
         if not content:
-            raise IngestError(p.source, "neither 建议 nor 内容 paragraphs to outline", 1)
+            raise IngestError(p.source, "neither 建议 nor 内容 paragraphs to outline", 1,
+                          code=ErrorCode.NOTHING_TO_OUTLINE)
         return content, "content"
 
     # ---- scoring ------------------------------------------------------------------------
@@ -263,7 +262,7 @@ class OutlineDrafter:
     def candidates(self, assistant: "Assistant", text: str, department: str, exclude: str,
                    topic: dict[str, float]) -> list[Candidate]:
         """Reply paragraphs above the relevance floor, best first."""
-        query = _ORDINAL.sub("", text.strip())
+        query = ORDINAL.sub("", text.strip())
         own = assistant.retriever.retrieve(query, self.depth, Filters(department=department, section="reply"))
         rest = assistant.retriever.retrieve(query, self.depth, Filters(section="reply"))
         chunks: dict[str, Chunk] = {}
@@ -313,7 +312,7 @@ class OutlineDrafter:
         """One or two adjacent sentences of ``chunk`` that share the most with the suggestion."""
         spans = []
         for a, b in sentences(chunk.text):
-            head = _ORDINAL.match(chunk.text[a:b])
+            head = ORDINAL.match(chunk.text[a:b])
             if head:
                 a += head.end()
             s = chunk.text[a:b]
@@ -371,12 +370,12 @@ class OutlineDrafter:
                 continue
             by_marker = {c.marker: c for c in checked.citations}
             for sent in split_sentences(checked.answer):
-                marks = re.findall(r"\[(\d{1,3})\]", sent)
+                marks = MARKER.findall(sent)
                 cites = [by_marker[m] for m in dict.fromkeys(marks) if m in by_marker]
                 if not cites:
                     continue
                 local = {m: str(i) for i, m in enumerate(dict.fromkeys(marks), 1)}
-                body = re.sub(r"\[(\d{1,3})\]", lambda m: f"[{local.get(m.group(1), '')}]", sent.strip())
+                body = MARKER.sub(lambda m: f"[{local.get(m.group(1), '')}]", sent.strip())
                 bullets.append(OutlineBullet(body, [replace(c, marker=local[c.marker]) for c in cites], kind))
         return bullets
 
@@ -483,7 +482,7 @@ def _renumber(sections: list[OutlineSection]) -> list[str]:
                             order.append(c.proposal_id)
                     local[c.marker] = marker[key]
                     new_cites.append(replace(c, marker=marker[key]))
-                b.text = re.sub(r"\[(\d{1,3})\]", lambda m: f"[{local.get(m.group(1), m.group(1))}]", b.text)
+                b.text = MARKER.sub(lambda m: f"[{local.get(m.group(1), m.group(1))}]", b.text)
                 b.citations = new_cites
     return order
 
@@ -497,7 +496,7 @@ def draft_outline(assistant: "Assistant", proposal_text: str, department: str, *
     names the text in parse errors.
     """
     if not department or not department.strip():
-        raise ProposalError("no department given", hint="name the department that drafts the reply, "
+        raise RequestError("no department given", code=ErrorCode.NO_DEPARTMENT, hint="name the department that drafts the reply, "
                                                         "e.g. --department 市水务局")
     department = department.strip()
     d = drafter or OutlineDrafter()
