@@ -7,7 +7,7 @@ from rag.core.proposal import Paragraph, Proposal
 from rag.core import token_budget as tokens
 from rag.core.departments import department_key
 from rag.core.textnorm import sentences
-from rag.core.types import Chunk
+from rag.core.types import Chunk, meta_chunk_id
 from rag.core.lexicon import SECTION_LABEL
 
 HEADING_SEP = " › "
@@ -63,7 +63,7 @@ def meta_text(p: Proposal) -> str:
 def chunk_proposal(p: Proposal, budget: int = 320) -> list[Chunk]:
     base = dict(proposal_id=p.id, year=p.year, title=p.title, proposers="、".join(p.proposers),
                 handling_units=",".join(p.handling_units), source=p.source)
-    out: list[Chunk] = [Chunk(id=f"{p.id}:meta:0", section="meta", n="0", text=meta_text(p), **base)]
+    out: list[Chunk] = [Chunk(id=meta_chunk_id(p.id), section="meta", n="0", text=meta_text(p), **base)]
 
     def emit(section: str, paras: list[Paragraph], department: str | None = None) -> None:
         prefix = f"{p.id}:{section}:" + (f"{department_key(department)}:" if department else "")

@@ -8,14 +8,13 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-from collections import Counter
 from pathlib import Path
 
 import gradio as gr
 
 from rag.answer.assistant import Assistant
 from rag.core.errors import NoIndexError, ProposalError
-from rag.core.types import Filters
+from rag.core.types import Filters, proposal_of
 from ui import features
 from rag.core.errors import ErrorCode
 from rag.core.errors_zh import WORDS, words
@@ -141,32 +140,17 @@ class Handlers:
         if not chunk_id:
             return SOURCE_PLACEHOLDER
         with self.lock.reading():
-            got = self.a.catalogue.chunks([chunk_id])
-            if not got:
-                return source_html(None, None, None)
-            c = got[0]
-            p = self.a.catalogue.proposal(c.proposal_id)
-            meta = self.a.catalogue.chunks([f"{c.proposal_id}:meta:0"]) if c.section == "meta" else []
-        return source_html(p, c, quote, meta[0] if meta else None)
+            src = self.a.source(chunk_id)
+        if src is None:
+            return source_html(None, None, None)
+        return source_html(src.proposal, src.chunk, quote, src.meta)
 
     # ---- 提案 -------------------------------------------------------------------------------
     def browse(self, query: str, year, department, proposer) -> str:
         query = (query or "").strip()
         try:
             with self.lock.reading():
-                cat = self.a.catalogue
-                allowed = set(cat.find(year=int(year) if _opt(year) else None, department=_opt(department),
-                                       proposer=_opt(proposer)))
-                rows = [r for r in cat.rows() if r["id"] in allowed]
-                if query:
-                    # an id, a title word or a name lists those proposals; other words search the text
-                    order = [r["id"] for r in rows
-                             if query in r["id"] or query in r["title"] or query in r["proposers"]]
-                    if not order and not self.a.index.is_empty():
-                        order = list(dict.fromkeys(h.chunk.proposal_id for h in self.a.retrieve(query, k=30)
-                                                   if h.chunk.proposal_id in allowed))
-                    by_id = {r["id"]: r for r in rows}
-                    rows = [by_id[pid] for pid in order]
+                rows = self.a.find_proposals(query, filters_of(year, department, proposer))
         except ProposalError as e:
             raise user_error(friendly(e)) from None
         return proposal_list_html(rows)
@@ -176,7 +160,7 @@ class Handlers:
         data = evt._data or {}
         if data.get("chunk"):
             chunk_id = data["chunk"]
-            return self.proposal_view(chunk_id.split(":", 1)[0], focus=chunk_id)
+            return self.proposal_view(proposal_of(chunk_id), focus=chunk_id)
         return self.proposal_view(data.get("pid") or "")
 
     def open_plain(self, evt: gr.EventData) -> str:
@@ -200,8 +184,7 @@ class Handlers:
     # ---- 资料库 -----------------------------------------------------------------------------
     def library(self) -> str:
         with self.lock.reading():
-            rows = self.a.catalogue.rows()
-            counts = Counter(c.proposal_id for c in self.a.catalogue.chunks(None))
+            rows, counts = self.a.library()
         return proposal_list_html(rows, counts)
 
     def ingest_uploads(self, files, progress=gr.Progress()):

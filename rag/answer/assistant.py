@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -18,7 +18,8 @@ from rag.answer.llm import LLMAnswerer, looks_like_followup
 from rag.answer.verify import REFUSAL, verify
 from rag.core.errors import ConfigError, ErrorCode, RequestError
 from rag.core.settings import Settings
-from rag.core.types import Answer, Filters, Hit
+from rag.core.proposal import Proposal
+from rag.core.types import Answer, Chunk, Filters, Hit
 from rag.retrieval.retrievers import make_retriever
 from rag.stores.index import Index
 from rag.stores.openai_adapter import safe_error
@@ -72,6 +73,35 @@ class Assistant:
 
     def proposal(self, pid: str):
         return self.catalogue.proposal(pid)
+
+    def source(self, chunk_id: str) -> Source | None:
+        """A cited paragraph with its proposal (and header lines, for a ``meta`` chunk)."""
+        got = self.catalogue.chunks([chunk_id]) if chunk_id else []
+        if not got:
+            return None
+        c = got[0]
+        return Source(self.catalogue.proposal(c.proposal_id), c,
+                      self.catalogue.meta_chunk(c.proposal_id) if c.section == "meta" else None)
+
+    def find_proposals(self, query: str = "", filters: Filters | None = None) -> list[dict]:
+        """Catalogue rows matching ``filters``; a query that is an id, a title word or a name lists
+        those proposals, any other words search the text (proposals in rank order)."""
+        f = filters or Filters()
+        allowed = set(self.catalogue.find(year=f.year, department=f.department, proposer=f.proposer))
+        rows = [r for r in self.catalogue.rows() if r["id"] in allowed]
+        query = (query or "").strip()
+        if not query:
+            return rows
+        order = [r["id"] for r in rows if query in r["id"] or query in r["title"] or query in r["proposers"]]
+        if not order and not self.index.is_empty():
+            order = list(dict.fromkeys(h.chunk.proposal_id for h in self.retrieve(query, k=30)
+                                       if h.chunk.proposal_id in allowed))
+        by_id = {r["id"]: r for r in rows}
+        return [by_id[pid] for pid in order]
+
+    def library(self) -> tuple[list[dict], dict[str, int]]:
+        """Every proposal's catalogue row, and how many paragraphs each has."""
+        return self.catalogue.rows(), self.catalogue.chunk_counts()
 
     def vocabulary(self) -> Vocabulary:
         gen = self.index.manifest().get("generation")
@@ -219,6 +249,13 @@ class Assistant:
                           "answer": turn.t.get("pack", 0) + turn.t.get("answer", 0) + turn.t.get("verify", 0),
                           "total": (time.perf_counter() - t0) * 1000}
         return ans
+
+
+@dataclass(frozen=True)
+class Source:
+    proposal: Proposal | None
+    chunk: Chunk
+    meta: Chunk | None = None
 
 
 def by_proposal_first(hits: list[Hit]) -> list[Hit]:

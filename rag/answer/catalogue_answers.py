@@ -7,13 +7,8 @@ import re
 
 from rag.answer.analyze import PARTIES, Analysis
 from rag.stores.catalogue import Catalogue
-from rag.core.types import Answer, Chunk, Citation, Hit
+from rag.core.types import Answer, Citation, Hit
 from rag.answer.verify import REFUSAL
-
-
-def meta_chunk(catalogue: Catalogue, pid: str) -> Chunk | None:
-    got = catalogue.chunks([f"{pid}:meta:0"])
-    return got[0] if got else None
 
 
 def catalogue_ids(catalogue: Catalogue, a: Analysis) -> list[str]:
@@ -34,7 +29,7 @@ def answer_catalogue(catalogue: Catalogue, a: Analysis, mode: str) -> Answer:
     hits, lines, cites = [], [], []
     rows = {r["id"]: r for r in catalogue.rows()}
     for pid in ids:
-        c = meta_chunk(catalogue, pid)
+        c = catalogue.meta_chunk(pid)
         if c is None:
             continue
         r = rows[pid]
@@ -64,7 +59,7 @@ def answer_meta(catalogue: Catalogue, a: Analysis, hits: list[Hit], mode: str) -
     if not pid:
         return None
     p = catalogue.proposal(pid)
-    c = meta_chunk(catalogue, pid)
+    c = catalogue.meta_chunk(pid)
     if p is None or c is None:
         return None
     lines = {k: ln for k, ln in zip(range(99), c.text.splitlines())}

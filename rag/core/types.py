@@ -13,6 +13,16 @@ Section = Literal["content", "suggestion", "reply", "meta"]
 SECTIONS: tuple[str, ...] = ("content", "suggestion", "reply", "meta")
 
 
+def meta_chunk_id(proposal_id: str) -> str:
+    """The id of a proposal's ``meta`` chunk (its header lines)."""
+    return f"{proposal_id}:meta:0"
+
+
+def proposal_of(chunk_id: str) -> str:
+    """The proposal id a chunk id starts with."""
+    return chunk_id.split(":", 1)[0]
+
+
 @dataclass(frozen=True)
 class Chunk:
     """One paragraph (or part of one) of one proposal, with where it came from.

@@ -14,7 +14,7 @@ from pathlib import Path
 from rag.core.proposal import Proposal
 from rag.core.departments import department_key
 from rag.core.errors import IndexMismatchError, StoreError
-from rag.core.types import Chunk
+from rag.core.types import Chunk, meta_chunk_id
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS proposals (
@@ -167,6 +167,16 @@ class Catalogue:
         with self.lock:
             rows = self.db.execute("SELECT data FROM chunks WHERE proposal_id=? ORDER BY ord", (pid,)).fetchall()
         return [Chunk(**json.loads(r[0])) for r in rows]
+
+    def meta_chunk(self, pid: str) -> Chunk | None:
+        """The proposal's header chunk (案由, 提案者, departments…), or None."""
+        got = self.chunks([meta_chunk_id(pid)])
+        return got[0] if got else None
+
+    def chunk_counts(self) -> dict[str, int]:
+        """proposal id → how many chunks it has."""
+        with self.lock:
+            return dict(self.db.execute("SELECT proposal_id, COUNT(*) FROM chunks GROUP BY proposal_id"))
 
     def proposal(self, pid: str) -> Proposal | None:
         with self.lock:
