@@ -108,8 +108,12 @@ def test_a_suggestion_no_paragraph_answers_is_not_addressed(sample_assistant):
 def test_align_refuses_unknown_and_unreplied_proposals(sample_assistant):
     with pytest.raises(ProposalError, match="no proposal 20990001"):
         align_proposal(sample_assistant, "20990001")
-    with pytest.raises(ProposalError, match="暂无答复"):
+    with pytest.raises(ProposalError, match="no reply to align") as e:
         align_proposal(sample_assistant, "20250063")
+    from rag.core.errors import ErrorCode
+    from rag.core.errors_zh import words
+
+    assert e.value.code is ErrorCode.NOTHING_TO_ALIGN and words(e.value) == "提案 20250063 没有可对照的答复。"
 
 
 @pytest.fixture(scope="module")

@@ -211,7 +211,7 @@ def test_gate_directions_and_missing_metrics():
     assert not lines["false_refusal_rate"].ok and lines["false_refusal_rate"].direction == "lower"
     assert not lines["refusal_rate"].ok and lines["refusal_rate"].value is None
     assert set(lines) == set(pins["samples"]["hybrid"])  # bm25 was not run: not checked
-    assert _run({"fact_recall": 0.5}).check(pins["samples"])[0].ok is False  # a section works too
+    assert check(_run({"fact_recall": 0.5}), pins["samples"])[0].ok is False  # a section works too
     assert check(_run({}), {"devset": {"hybrid": {"fact_recall": {"value": 1, "tol": 0}}}}) == []
 
 
