@@ -3,6 +3,8 @@
     python bench/answer_goals.py                      # ../shared/devset, hybrid, extractive
     python bench/answer_goals.py --retriever dense
     python bench/answer_goals.py --questions evals/datasets/samples/questions.jsonl --corpus samples
+    python bench/answer_goals.py --questions ../shared/devset2/questions.jsonl \
+        --corpus ../shared/devset/corpus --corpus ../shared/devset2/corpus --corpus samples   # combined corpus
 
 Figures: proposal-level evidence recall@5, paragraph hit@5 (a retrieved chunk contains the
 evidence quote), MRR@10, answer-fact recall on answerable questions, share of citation quotes
@@ -61,22 +63,25 @@ def score(q: dict, ans) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--questions", default=str(ROOT.parent / "shared/devset/questions.jsonl"))
-    ap.add_argument("--corpus", default=str(ROOT.parent / "shared/devset/corpus"))
+    ap.add_argument("--corpus", action="append", default=None,
+                    help="corpus folder; repeat it to ingest several together (default ../shared/devset/corpus)")
+    ap.add_argument("--type", action="append", default=None, help="only questions of this type (repeatable)")
     ap.add_argument("--retriever", default="hybrid")
     ap.add_argument("--data-dir", default=None, help="reuse an index (default: a fresh temporary one)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every miss")
     args = ap.parse_args()
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="goals-"))
     a = Assistant(Settings(data_dir=data_dir), retriever=args.retriever, answerer="extractive")
-    report = a.ingest([args.corpus])
+    report = a.ingest(args.corpus or [str(ROOT.parent / "shared/devset/corpus")])
     print(f"index: {data_dir} ({report.proposals} proposals, {a.catalogue.counts()['chunks']} chunks)")
     qs = [json.loads(x) for x in Path(args.questions).read_text(encoding="utf-8").splitlines() if x.strip()]
+    qs = [q for q in qs if not args.type or q["type"] in args.type]
     a.ask(qs[0]["question"])  # warm up: models, jieba, caches
     by_type: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     lat = []
     for q in qs:
         t0 = time.perf_counter()
-        ans = a.ask(q["question"])
+        ans = a.ask(q["question"], history=q.get("history") or [])
         lat.append((time.perf_counter() - t0) * 1000)
         s = score(q, ans)
         for k, v in s.items():

@@ -163,17 +163,19 @@ def _run_one(cfg: str, ds: Dataset, settings: Settings, index, answerer: str, vi
         naive = NaivePipeline(ds.corpus, home / "naive-chroma", index.embedder, settings.top_k)  # type: ignore[arg-type]
         notes.append(f"naive index: {naive.report.chunks} chunks of ≤500 characters "
                      f"({naive.report.added} newly added) in {time.perf_counter() - t:.1f}s")
-        ask = naive.ask
+        # the naive baseline has no conversation: it answers the last question alone
+        ask = lambda question, id=None, history=(): naive.ask(question, id=id)  # noqa: E731
         assistant = None
     else:
         from rag.answer.assistant import Assistant
 
         assistant = Assistant(settings, retriever=cfg, answerer=answerer, index=index)
-        ask = lambda question, id=None: assistant.ask(question, id=id).to_json()  # noqa: E731
+        ask = lambda question, id=None, history=(): assistant.ask(question, id=id,  # noqa: E731
+                                                                   history=list(history)).to_json()
     ask(ds.questions[0].question)  # warm-up: models, jieba and caches load outside the timings
     results = []
     for i, q in enumerate(ds.questions, 1):
-        results.append(grade(q, ask(q.question, id=q.id), view, judge))
+        results.append(grade(q, ask(q.question, id=q.id, history=q.history), view, judge))
         if progress:
             progress(cfg, i, len(ds.questions))
     outlines: list[OutlineResult] = []

@@ -14,7 +14,7 @@ from rag.core.errors import ProposalError
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ROOT / "evals" / "datasets"
 DEVSET = ROOT.parent / "shared" / "devset"
-QUESTION_TYPES = ("fact", "number", "paraphrase", "cross", "list", "filter", "unanswerable")
+QUESTION_TYPES = ("fact", "number", "paraphrase", "cross", "list", "filter", "summary", "followup", "unanswerable")
 SECTIONS = ("content", "suggestion", "reply", "meta")
 
 
@@ -41,6 +41,7 @@ class Question:
     type: str
     answer_facts: tuple[str, ...] = ()
     evidence: tuple[Evidence, ...] = ()
+    history: tuple[str, ...] = ()  # earlier questions of the conversation, oldest first
 
     @property
     def answerable(self) -> bool:
@@ -128,8 +129,11 @@ def load_questions(path: str | Path) -> list[Question]:
             ev.append(Evidence(str(e["proposal"]), e["section"], e.get("department"), str(e["quote"])))
         if qtype != "unanswerable" and not (facts or ev):
             raise DatasetError(path, f"question {qid} ({qtype}) has neither answer_facts nor evidence", n)
+        history = _field(path, n, rec, "history", list, required=False) or []
+        if not all(isinstance(h, str) and h.strip() for h in history):
+            raise DatasetError(path, "field 'history' should be a list of non-empty strings", n)
         out.append(Question(qid, _field(path, n, rec, "question", str), qtype,
-                            tuple(str(f) for f in facts), tuple(ev)))
+                            tuple(str(f) for f in facts), tuple(ev), tuple(history)))
     if not out:
         raise DatasetError(path, "no questions")
     return out

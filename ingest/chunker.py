@@ -43,27 +43,31 @@ def _split(text: str, budget: int) -> list[tuple[int, int]]:
 
 
 def meta_text(p: Proposal) -> str:
+    """The header lines as they stand in the file (案由, 提案者, 部门答复, each replying
+    department's name line, 暂无答复, 办理单位, 支持/反对), one per line: a citation of the
+    meta chunk quotes one of them, so every quote can be found in the source file."""
     h = p.header_lines
-    lines = [h.get("案由") or f"案由:({p.id}){p.title}",
-             h.get("提案者") or f"提案者 {'、'.join(p.proposers)}",
-             f"年份:{p.year}年"]
-    if p.reply_status == "pending":
-        lines += [h.get("部门答复", "部门答复"), h.get("暂无答复", "暂无答复")]
-    elif p.reply_status == "answered":
-        lines.append("答复部门:" + "、".join(p.departments))
+    lines = [h.get("案由"), h.get("提案者"), h.get("部门答复")]
+    lines += [r.department for r in p.replies] if p.reply_status == "answered" else [h.get("暂无答复")]
+    lines += [h.get("办理单位"), h.get("支持")]
+    return "\n".join(x for x in lines if x) or f"({p.id}){p.title}"
+
+
+def meta_context(p: Proposal) -> str:
+    """What the header implies but does not say in so many words (the year, who replied):
+    indexed with the meta chunk so that "2023年…谁答复了" finds it, never quoted."""
+    if p.reply_status == "answered":
+        status = "答复部门:" + "、".join(p.departments)
     else:
-        lines.append("部门答复:无")
-    if h.get("办理单位") or p.handling_units:
-        lines.append(h.get("办理单位") or "办理单位 " + ",".join(p.handling_units))
-    if p.votes:
-        lines.append(h.get("支持") or f"支持 {p.votes[0]}   反对 {p.votes[1]}")
-    return "\n".join(lines)
+        status = "暂无答复" if p.reply_status == "pending" else "部门答复:无"
+    return f"《{p.title}》{SECTION_LABEL['meta']} 年份:{p.year}年 {status}"
 
 
 def chunk_proposal(p: Proposal, budget: int = 320) -> list[Chunk]:
     base = dict(proposal_id=p.id, year=p.year, title=p.title, proposers="、".join(p.proposers),
                 handling_units=",".join(p.handling_units), source=p.source)
-    out: list[Chunk] = [Chunk(id=meta_chunk_id(p.id), section="meta", n="0", text=meta_text(p), **base)]
+    out: list[Chunk] = [Chunk(id=meta_chunk_id(p.id), section="meta", n="0", text=meta_text(p),
+                              context=meta_context(p), **base)]
 
     def emit(section: str, paras: list[Paragraph], department: str | None = None) -> None:
         prefix = f"{p.id}:{section}:" + (f"{department_key(department)}:" if department else "")

@@ -13,8 +13,10 @@ from rag.answer.answerer import Answerer, AnswererFailed, Request, StreamingAnsw
 from rag.answer.catalogue_answers import CatalogueAnswerer, MetaAnswerer
 from rag.answer.chain import STEPS, Turn, build_chain, pack
 from rag.answer.extractive import ExtractiveAnswerer
+from rag.answer.followup import NeedsContextAnswerer
 from rag.answer.llm import FALLBACK_NOTICE as LLM_FALLBACK
 from rag.answer.llm import LLMAnswerer, looks_like_followup
+from rag.answer.summary import SummaryAnswerer
 from rag.answer.verify import REFUSAL, verify
 from rag.core.errors import ConfigError, ErrorCode, RequestError
 from rag.core.settings import Settings
@@ -118,6 +120,10 @@ class Assistant:
         return ExtractiveAnswerer(bm.idf, known=bm.knows, similarity=self._similarity,
                                   dense_weight=self.settings.sentence_dense_weight)
 
+    @property
+    def summary(self) -> SummaryAnswerer:
+        return SummaryAnswerer(self.catalogue.proposal_chunks, self.index.bm25.idf)
+
     def _similarity(self, query: str, texts: list[str]):
         emb = self.index.embedder
         q = emb.embed_query(query)
@@ -134,6 +140,10 @@ class Assistant:
         """The answerers that may answer a question of this intent, in the order they are tried."""
         if intent == "catalogue":
             return [CatalogueAnswerer(self.catalogue, self.mode)]
+        if intent == "needs_context":
+            return [NeedsContextAnswerer(self.mode)]
+        if intent == "summary":  # a chat model summarises the packed contexts; offline, the reply is walked
+            return ([self.llm] if self.llm_enabled else []) + [self.summary]
         first: list[Answerer] = [MetaAnswerer(self.catalogue, self.mode)] if intent == "meta" else []
         return first + ([self.llm] if self.llm_enabled else []) + [self.extractive]
 
@@ -160,13 +170,13 @@ class Assistant:
 
     def _retrieve(self, turn: Turn) -> Turn:
         a = turn.analysis
-        if a.intent == "catalogue":
+        if a.intent in ("catalogue", "needs_context"):
             return turn
         k = max(self.top_k, 30) if a.intent == "list" else self.top_k
-        turn.hits = self.retriever.retrieve(a.query, k, a.filters)
+        turn.hits = self.retriever.retrieve(a.search_text, k, a.filters)
         if not turn.hits and not a.filters.is_empty() and turn.filters is None:
             # filters spotted in the question were too narrow: search everything instead
-            turn.hits = self.retriever.retrieve(a.query, k, None)
+            turn.hits = self.retriever.retrieve(a.search_text, k, None)
         if a.intent == "list":
             turn.hits = by_proposal_first(turn.hits)
         return turn
@@ -205,7 +215,7 @@ class Assistant:
     def _verify(self, turn: Turn) -> Turn:
         d = turn.draft
         contexts = d.contexts or turn.hits
-        checked = verify(d, contexts)
+        checked = verify(d, contexts, refusal=d.answer if d.abstained else REFUSAL)
         if checked.abstained and turn.hits:
             checked.leads = list(dict.fromkeys(h.chunk.proposal_id for h in turn.hits))[:3]
         turn.answer = replace(checked, question=turn.question, id=turn.id, intent=turn.analysis.intent,

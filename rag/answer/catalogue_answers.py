@@ -1,6 +1,7 @@
 """Answers that come from the catalogue rather than from ranked paragraphs: complete lists
 ("2023年市教育局答复过哪些提案?") and facts about a proposal ("谁提的", "有部门答复了吗").
-Each line cites the proposal's ``meta`` chunk, whose text holds the verbatim header lines."""
+Each line cites the proposal's ``meta`` chunk, whose text holds the verbatim header lines
+(ingest/chunker.py ``meta_text``): every quote is a line, or part of one, of the source file."""
 from __future__ import annotations
 
 import re
@@ -78,7 +79,15 @@ def answer_meta(catalogue: Catalogue, a: Analysis, hits: list[Hit], mode: str) -
         quote = "暂无答复"
         text = f"{head}目前暂无答复，尚未有部门答复该提案。[1]"
     elif p.reply_status == "answered":
-        quote = find("答复部门") or lines[0]
+        # each department is cited by its own name line, which stands in the file as written
+        named = [d for d in p.departments if d in lines.values()]
+        if named:
+            cites = [Citation.of(str(i), c, d) for i, d in enumerate(named, 1)]
+            text = f"{head}已由" + "、".join(f"{d}[{i}]" for i, d in enumerate(named, 1)) + "答复。"
+            return Answer(question=a.question, answer=text, abstained=False, mode=mode, citations=cites,
+                          contexts=[Hit(c, 1.0, "catalogue")] + [h for h in hits if h.chunk.id != c.id],
+                          intent="meta")
+        quote = lines[0]
         text = f"{head}已由{'、'.join(p.departments)}答复。[1]"
     else:
         quote = lines[0]

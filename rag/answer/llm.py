@@ -7,6 +7,7 @@ import logging
 import re
 from collections.abc import Iterator
 
+from rag.answer.analyze import looks_like_followup  # noqa: F401  (one definition, in analyze)
 from rag.answer.answerer import AnswererFailed, Request
 from rag.core.errors import ProposalError
 from rag.stores.openai_adapter import chat_model, safe_error
@@ -133,8 +134,3 @@ REWRITE = """把用户的追问改写成一个不依赖上文、意思完整的�
 def rewrite_messages(question: str, history: list[str]) -> list[tuple[str, str]]:
     prior = "\n".join(f"- {h}" for h in history[-3:])
     return [("system", REWRITE), ("human", f"之前的问题：\n{prior}\n\n追问：{question}")]
-
-
-def looks_like_followup(question: str) -> bool:
-    q = question.strip()
-    return len(q) <= 20 and bool(re.match(r"^(那|那么|还有|另外|如果|换成)", q) or re.search(r"(呢|怎么样)[?？]?$", q))

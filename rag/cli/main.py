@@ -99,7 +99,8 @@ def ask(question: Optional[str] = typer.Argument(None),
         proposer: Optional[str] = typer.Option(None),
         section: Optional[str] = typer.Option(None, help="content | suggestion | reply | meta"),
         as_json: bool = typer.Option(False, "--json", help="one JSON object (README: JSON contract)"),
-        jsonl: Optional[Path] = typer.Option(None, "--jsonl", help="questions file: one {\"id\",\"question\"} per line"),
+        jsonl: Optional[Path] = typer.Option(
+            None, "--jsonl", help="questions file: one {\"id\",\"question\",\"history\"?} per line"),
         retriever: str = typer.Option("hybrid", help="hybrid | dense | bm25"),
         answerer: str = typer.Option("auto", help="auto | extractive | llm"),
         data_dir: Optional[Path] = DataDir) -> None:
@@ -121,7 +122,11 @@ def ask(question: Optional[str] = typer.Argument(None),
                     q = rec["question"]
                 except (ValueError, KeyError, TypeError):
                     fail(RequestError(f"{jsonl}:{n}: expected a JSON object with a \"question\""))
-                ans = a.ask(q, filters=filters, id=rec.get("id"))
+                history = rec.get("history") or []
+                if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
+                    fail(RequestError(f"{jsonl}:{n}: field 'history' should be a list of earlier questions "
+                                      "(strings, oldest first)"))
+                ans = a.ask(q, filters=filters, id=rec.get("id"), history=history)
                 print(json.dumps(ans.to_json(), ensure_ascii=False), flush=True)
             return
         if not question:
