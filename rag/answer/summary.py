@@ -34,7 +34,14 @@ from rag.core.types import Answer, Chunk, Citation, Hit
 from rag.answer.verify import REFUSAL
 
 HEADING_SEP = " › "
-
+# "提了哪些建议", "建议有哪些": the 建议 block is asked for, unless the question is about a reply
+_OF_SUGGESTIONS = re.compile(r"(提|提出|给出)了?(哪些|什么|几条)(建议|意见)|建议(有|是)(哪些|什么)|(哪些|几条)建议")
+# a sentence that reports something concrete: a figure, a named document, a “quoted” name
+_CONCRETE = re.compile(r"\d|《[^》]+》|“[^”]+”|「[^」]+」")
+_ITEM = re.compile(r"^\s*(?:[(（][0-9一二三四五六七八九十]{1,3}[)）]|[0-9一二三四五六七八九十]{1,3}[.．、])")
+# words of a summary question that say "summarise", not what it is about
+_SUMMARY_WORDS = re.compile(r"怎么|如何|答复|回复|回应|采取|措施|举措|哪些|什么|内容|工作|方面|要点|主要|"
+                            r"做了|说了|讲了|提了|建议|提案|这件|委员|市委|东莞")
 
 
 @dataclass(frozen=True)
