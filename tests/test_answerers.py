@@ -9,7 +9,9 @@ from rag.answer.answerer import Answerer, AnswererFailed, Request, StreamingAnsw
 from rag.answer.assistant import LLM_FALLBACK, Assistant
 from rag.answer.catalogue_answers import CatalogueAnswerer, MetaAnswerer
 from rag.answer.extractive import ExtractiveAnswerer
+from rag.answer.followup import NeedsContextAnswerer
 from rag.answer.llm import LLMAnswerer
+from rag.answer.summary import SummaryAnswerer
 from rag.core.types import Answer
 from tests.fake_openai import first_sentence, numbered
 
@@ -17,8 +19,9 @@ from tests.fake_openai import first_sentence, numbered
 CASES = {
     "catalogue": "2022年提出的提案有哪些？",
     "meta": "提案20220077是谁提的？",
-    "extractive": "科技局怎么答复人才引进的建议？",
+    "extractive": "加装电梯的市级补贴标准现在是每台多少钱？",
     "llm": "科技局怎么答复人才引进的建议？",
+    "summary": "市卫生健康局怎么答复普惠托育的建议的？",
 }
 
 
@@ -47,7 +50,7 @@ def request_for(assistant: Assistant, question: str) -> Request:
 
 def answerer_named(assistant: Assistant, name: str) -> Answerer:
     kinds = {"catalogue": CatalogueAnswerer, "meta": MetaAnswerer, "extractive": ExtractiveAnswerer,
-             "llm": LLMAnswerer}
+             "llm": LLMAnswerer, "summary": SummaryAnswerer}
     req = request_for(assistant, CASES[name])
     return next(a for a in assistant.route(req.intent) if isinstance(a, kinds[name])), req
 
@@ -77,6 +80,9 @@ def test_routes_hold_the_answerer_objects(sample_assistant, llm_assistant):
     assert [type(a) for a in sample_assistant.route("meta")] == [MetaAnswerer, ExtractiveAnswerer]
     assert [type(a) for a in sample_assistant.route("fact")] == [ExtractiveAnswerer]
     assert [type(a) for a in llm_assistant.route("fact")] == [LLMAnswerer, ExtractiveAnswerer]
+    assert [type(a) for a in sample_assistant.route("summary")] == [SummaryAnswerer]
+    assert [type(a) for a in llm_assistant.route("summary")] == [LLMAnswerer, SummaryAnswerer]
+    assert [type(a) for a in sample_assistant.route("needs_context")] == [NeedsContextAnswerer]
     assert isinstance(llm_assistant.route("fact")[0], StreamingAnswerer)
     assert not isinstance(sample_assistant.route("fact")[0], StreamingAnswerer)
 
