@@ -162,3 +162,24 @@ def test_no_standalone_question_is_taken_for_a_followup():
     qs = [q for f in files if f.exists() for q in load_questions(f) if q.type != "followup"]
     assert len(qs) > 300
     assert [q.question for q in qs if needs_context(q.question, VOCAB)] == []
+
+
+@pytest.mark.slow
+def test_eval_passes_history_to_the_assistant(tmp_path, make_settings):
+    """``proposals eval`` on a dataset with follow-ups: the assistant gets each question's
+    history, so "市教育局呢？" is answered from 市教育局's reply to the earlier question's proposal."""
+    from evals.api import run_eval
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for pid in ("20230263", "20220239"):
+        (corpus / f"{pid}.txt").write_bytes((ROOT / "samples" / f"{pid}.txt").read_bytes())
+    (tmp_path / "questions.jsonl").write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in [
+        {"id": "f1", "type": "followup", "question": "市教育局呢？", "answer_facts": ["38所"],
+         "history": ["市卫生健康局怎么答复普惠托育的建议的？"]},
+        {"id": "f2", "type": "followup", "question": "市教育局呢？", "answer_facts": ["38所"]}]), encoding="utf-8")
+    run = run_eval(tmp_path / "questions.jsonl", configs=("hybrid",), data_dir=tmp_path,
+                   settings=make_settings(tmp_path), judge=False)
+    with_history, without = run.configs["hybrid"].questions
+    assert with_history.facts_found == [True] and not with_history.answer["abstained"]
+    assert without.answer["abstained"] and without.answer["answer"] == NEEDS_CONTEXT
