@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ingest.decode import decode_file
 from rag.core.proposal import Paragraph, Proposal, Reply
 from rag.core.errors import ErrorCode as E
 from rag.core.errors import IngestError
@@ -239,5 +238,6 @@ def parse_file(path: str | Path) -> Proposal:
         data = path.read_bytes()
     except OSError as e:
         raise IngestError(str(path), f"cannot read: {e.strerror}", code=E.CANNOT_READ) from None
-    text = decode_file(str(path), data)
-    return parse_text(text, str(path))
+    from ingest.documents import read_document  # .docx / .pdf / text; imports this module's heading_of
+
+    return parse_text(read_document(str(path), data), str(path))

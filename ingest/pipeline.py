@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ingest.chunker import chunk_proposal
+from ingest.documents import DOCUMENT_TYPES, TEXT_TYPES
 from ingest.jsonl_import import read_jsonl
 from rag.core.proposal import Proposal
 from ingest.parser import parse_file
@@ -30,6 +31,7 @@ from rag.core.types import Chunk
 
 PARSER_VERSION = "1"
 Progress = Callable[[str, int, int], None]
+ACCEPTED = TEXT_TYPES + DOCUMENT_TYPES  # what a folder's files are collected by
 
 
 @dataclass
@@ -64,7 +66,7 @@ def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[IngestE
     errors: list[IngestError] = []
     for p in map(Path, paths):
         if p.is_dir():
-            files += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in (".txt", ".jsonl"))
+            files += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in ACCEPTED)
         elif p.is_file():
             files.append(p)
         else:

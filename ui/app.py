@@ -87,10 +87,10 @@ def build_app(assistant: Assistant, *, handlers: Handlers | None = None, evaluat
                 outline_state = gr.State(None)
                 with gr.Row():
                     with gr.Column(scale=3):
-                        o_text = gr.Textbox(label="新提案全文（粘贴，或上传 .txt 文件）", lines=12, max_lines=30,
+                        o_text = gr.Textbox(label="新提案全文（粘贴，或上传 .txt、.docx、.pdf 文件）", lines=12, max_lines=30,
                                             elem_id="outline-text")
-                        o_file = gr.File(label="上传提案文件", file_types=[".txt"], type="filepath",
-                                         elem_id="outline-file")
+                        o_file = gr.File(label="上传提案文件", file_types=[".txt", ".docx", ".pdf"],
+                                         type="filepath", elem_id="outline-file")
                         with gr.Row():
                             o_dep = gr.Dropdown(label="答复部门", choices=[], allow_custom_value=True,
                                                 elem_id="outline-department")
@@ -109,7 +109,7 @@ def build_app(assistant: Assistant, *, handlers: Handlers | None = None, evaluat
 
             # ---- 资料库 ----------------------------------------------------------------
             with gr.Tab("资料库", id="library"):
-                files = gr.File(label="上传提案文件（.txt 页面格式或 .jsonl，可多选）", file_count="multiple",
+                files = gr.File(label="上传提案文件（.txt 页面格式、.docx、.pdf 或 .jsonl，可多选）", file_count="multiple",
                                 type="filepath", elem_id="upload")
                 ingest_btn = gr.Button("导入", variant="primary", elem_id="ingest")
                 ingest_status = gr.HTML(elem_id="ingest-status")

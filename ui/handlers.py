@@ -12,6 +12,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from ingest.pipeline import ACCEPTED
 from rag.answer.assistant import Assistant
 from rag.core.errors import NoIndexError, ProposalError
 from rag.core.types import Filters, proposal_of
@@ -27,7 +28,6 @@ from ui.rwlock import ReadWriteLock
 log = logging.getLogger(__name__)
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
-ACCEPTED = (".txt", ".jsonl")
 STAGES = {"parse": "解析文件", "chunk": "切分段落", "embed": "计算向量"}
 HISTORY_TURNS = 4  # earlier questions handed to the assistant for follow-ups ("那交通局呢？")
 ALL = ("全部", "")
@@ -190,7 +190,7 @@ class Handlers:
     def ingest_uploads(self, files, progress=gr.Progress()):
         """Copy the uploads under the data directory (so their source path lasts) and ingest them."""
         if not files:
-            raise user_error("请先选择要上传的提案文件（.txt 或 .jsonl）。")
+            raise user_error("请先选择要上传的提案文件（.txt、.jsonl、.docx 或 .pdf）。")
         dest = Path(self.a.settings.data_dir) / "uploads"
         dest.mkdir(parents=True, exist_ok=True)
         bad: list[FileError] = []
@@ -240,16 +240,16 @@ class Handlers:
     # ---- 答复提纲 ---------------------------------------------------------------------------
     def read_upload(self, file) -> str:
         """An uploaded proposal file → its text (for the outline box); a bad file is a Chinese error."""
-        from ingest.decode import decode_file
+        from ingest.documents import DOCUMENT_TYPES, read_document
         from rag.core.errors import IngestError
 
         if not file:
             return gr.update()
         path = Path(file if isinstance(file, str) else file.name)
-        if path.suffix.lower() != ".txt":
+        if path.suffix.lower() not in (".txt",) + DOCUMENT_TYPES:
             raise user_error(f"{path.name}：{WORDS[ErrorCode.UNSUPPORTED_TYPE]}")
         try:
-            return decode_file(path.name, path.read_bytes())
+            return read_document(path.name, path.read_bytes())
         except IngestError as e:
             raise user_error(f"{path.name}：{words(e)}") from None
 

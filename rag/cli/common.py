@@ -1,6 +1,7 @@
 """What every `proposals` command shares: the Typer app, the console, error output, the assistant."""
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,12 +42,20 @@ def assistant(data_dir: Optional[Path] = None, **kw):
 
 @contextmanager
 def stage_progress(disable: bool = False) -> Iterator[Callable[[str, int, int], None]]:
-    """A ``progress(stage, done, total)`` callback drawing one bar per stage on a terminal."""
+    """A ``progress(stage, done, total)`` callback drawing one bar per stage on a terminal, and
+    printing plain ``stage done/total`` lines to stderr when that is not a terminal."""
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   console=console, transient=True, disable=disable or not console.is_terminal) as bar:
         tasks: dict[str, int] = {}
+        shown: dict[str, int] = {}  # stage -> last tenth printed
 
         def progress(stage: str, done: int, total: int) -> None:
+            if not disable and not console.is_terminal:  # a log or a pipe: plain lines, about one per 10 %
+                step = done * 10 // max(total, 1)
+                if shown.get(stage) != step:
+                    shown[stage] = step
+                    print(f"{stage} {done}/{total}", file=sys.stderr, flush=True)
+                return
             if stage not in tasks:
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done, total=total)

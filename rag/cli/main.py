@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from rag.cli import api as api_commands
 from rag.cli import evals as eval_commands
 from rag.cli import serve as serve_commands
 from rag.cli import staff as staff_commands
@@ -19,7 +20,7 @@ from rag.core.types import Filters
 from rag.core.lexicon import SECTION_LABEL
 
 @app.command()
-def ingest(paths: list[Path] = typer.Argument(..., help="proposal files (.txt, .jsonl) or folders"),
+def ingest(paths: list[Path] = typer.Argument(..., help="proposal files (.txt, .jsonl, .docx, .pdf) or folders"),
            prune: bool = typer.Option(False, help="remove proposals whose files are gone"),
            as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
            data_dir: Optional[Path] = DataDir) -> None:
@@ -149,7 +150,7 @@ def ask(question: Optional[str] = typer.Argument(None),
     out.print(f"[dim]{ans.mode} · {ans.timings_ms.get('total', 0):.0f} ms[/dim]")
 
 
-for _commands in (eval_commands, serve_commands, staff_commands):
+for _commands in (api_commands, eval_commands, serve_commands, staff_commands):
     _commands.register(app)
 
 

@@ -15,7 +15,8 @@ def register(app: typer.Typer) -> None:
     from rag.cli.common import DataDir, assistant, fail
 
     @app.command()
-    def outline(file: Path = typer.Argument(..., help="the new proposal (.txt, UTF-8 or GB18030); - reads stdin"),
+    def outline(file: Path = typer.Argument(..., help="the new proposal (.txt in UTF-8 or GB18030, .docx, a text "
+                                                      ".pdf); - reads stdin"),
                 department: str = typer.Option(..., "--department", "-d", help="the department drafting the reply"),
                 as_json: bool = typer.Option(False, "--json", help="one JSON object (docs/staff.md)"),
                 as_md: bool = typer.Option(False, "--md", help="the outline as Markdown (the default)"),
@@ -23,6 +24,7 @@ def register(app: typer.Typer) -> None:
                 data_dir: Optional[Path] = DataDir) -> None:
         """Draft a reply outline from precedent replies: measures and plans per suggestion, each cited."""
         from ingest.decode import decode_file
+        from ingest.documents import read_document
         from rag.staff.outline import draft_outline
 
         if as_json and as_md:
@@ -35,7 +37,7 @@ def register(app: typer.Typer) -> None:
                     data = file.read_bytes()
                 except OSError as e:
                     raise IngestError(str(file), f"cannot read: {e.strerror}") from None
-                text = decode_file(str(file), data)
+                text = read_document(str(file), data)
             a = assistant(data_dir, answerer=answerer)
             ol = draft_outline(a, text, department, use_llm=a.llm_enabled,
                                source="<stdin>" if str(file) == "-" else str(file))

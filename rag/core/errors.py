@@ -30,6 +30,10 @@ class ErrorCode(str, Enum):
     BAD_FIELD = "bad_field"
     BAD_ID = "bad_id"
     NOTHING_TO_OUTLINE = "nothing_to_outline"
+    NOT_A_PROPOSAL = "not_a_proposal"  # a Word/PDF document with neither 案由 nor 建议
+    NO_TEXT_LAYER = "no_text_layer"  # a scanned PDF
+    ENCRYPTED_PDF = "encrypted_pdf"
+    UNREADABLE_DOCUMENT = "unreadable_document"  # not a valid .docx / PDF
     # a request that cannot be served
     EMPTY_QUESTION = "empty_question"
     BAD_REQUEST = "bad_request"

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 7860
     auth: SecretStr | None = Field(None, description="user:password; required when host is not loopback")
+    api_port: int = Field(7861, description="where `proposals api` listens")
+    api_token: SecretStr | None = Field(None, description="bearer token of `proposals api`; required when it is "
+                                        "bound beyond loopback, and always for its ingest endpoint")
 
     openai_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("OPENAI_API_KEY", "PROPOSALS_OPENAI_API_KEY"))
@@ -55,6 +58,6 @@ class Settings(BaseSettings):
         return self.openai_api_key.get_secret_value()  # type: ignore[union-attr]
 
     def __repr__(self) -> str:  # never show secrets, even by accident
-        shown = {k: v for k, v in self.__dict__.items() if k not in ("openai_api_key", "auth")}
+        shown = {k: v for k, v in self.__dict__.items() if k not in ("openai_api_key", "auth", "api_token")}
         return f"Settings({shown})"
 
