@@ -18,6 +18,7 @@ TEXT_TYPES = (".txt", ".jsonl")
 _LABEL = re.compile(r"^[\s\u00a0\u3000]*(案[\s\u00a0\u3000]*由|内[\s\u00a0\u3000]*容|建[\s\u00a0\u3000]*议|提案者|"
                     r"部门答复|办理单位|网友评价|尊敬的)")
 _PAGE_NUMBER = re.compile(r"^[\s\-—–第页/共\d]*$")
+MIN_COLUMN = 40  # display width (a CJK character is 2); a page's text column is wider than this
 _END = "。！？!?；;：:”’」）)"
 
 
@@ -41,12 +42,14 @@ def read_document(path: str, data: bytes) -> str:
 def docx_text(path: str, data: bytes) -> str:
     """Paragraphs in document order, one per line (table cells too: some offices lay the
     header fields out in a table)."""
+    import zipfile
+
     from docx import Document
     from docx.opc.exceptions import PackageNotFoundError
 
     try:
         doc = Document(io.BytesIO(data))
-    except (PackageNotFoundError, KeyError, ValueError, OSError) as e:
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as e:
         raise IngestError(path, f"not a readable Word (.docx) file: {e}", code=E.UNREADABLE_DOCUMENT,
                           kind="Word（.docx）") from None
     lines: list[str] = []
@@ -89,9 +92,10 @@ def width(text: str) -> int:
 def unwrap(lines: list[str]) -> list[str]:
     """PDF text comes in visual lines; a paragraph wrapped at the right margin is joined again.
 
-    The text column is the width that many lines share (wrapped lines fill it). A line that
-    fills it continues on the next one, unless the next starts a layout label, or the line
-    ends a sentence and the next starts a heading. Without such a column nothing is joined.
+    The text column is the width that many lines share (wrapped lines fill it; it is at least
+    ``MIN_COLUMN``). A line that fills it continues on the next one, unless the next starts a
+    layout label, or the line ends a sentence and the next starts a heading. Without such a
+    column nothing is joined.
     """
     from ingest.parser import heading_of
 
@@ -99,7 +103,7 @@ def unwrap(lines: list[str]) -> list[str]:
         return []
     widths = [width(ln.strip()) for ln in lines]
     column = sorted(widths)[int(0.9 * (len(widths) - 1))]  # robust to a stray long line
-    if sum(w >= column - 4 for w in widths) < max(3, len(widths) // 4):
+    if column < MIN_COLUMN or sum(abs(w - column) <= 4 for w in widths) < max(3, len(widths) // 10):
         return lines
     out = [lines[0]]
     for prev_w, ln in zip(widths, lines[1:]):
