@@ -18,7 +18,12 @@ from tests.conftest import ROOT, SAMPLES
 
 TOKEN = "test-token-of-the-api"
 QUESTION = "加装电梯的市级补贴标准现在是每台多少钱？"  # answered in samples/20220239 (市财政局's reply)
-FOLLOW_UP = "那同意比例呢？"
+EARLIER = "新能源汽车充电桩的提案，发改局怎么答复的？"  # samples/20230156; 交通局 also replied to 20240118
+FOLLOW_UP = "那交通运输局呢？"
+
+
+# the `proposals` command of this checkout (its console script may belong to another install)
+PROPOSALS = [sys.executable, "-m", "rag.cli"]
 
 
 def free_port() -> int:
@@ -30,7 +35,8 @@ def free_port() -> int:
 def cli_env(embed_cache: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "PROPOSALS_"))}
     bin_dir = str(Path(sys.executable).parent)
-    env.update(PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", PROPOSALS_EMBED_CACHE=str(embed_cache),
+    env.update(PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", PYTHONPATH=str(ROOT),
+               PROPOSALS_EMBED_CACHE=str(embed_cache),
                ANONYMIZED_TELEMETRY="False", **extra)
     return env
 
@@ -38,7 +44,7 @@ def cli_env(embed_cache: Path, **extra: str) -> dict[str, str]:
 def start_api(data_dir: Path, embed_cache: Path, **env: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(["proposals", "api", "--port", str(port), "--data-dir", str(data_dir)], cwd=ROOT,
+    proc = subprocess.Popen([*PROPOSALS, "api", "--port", str(port), "--data-dir", str(data_dir)], cwd=ROOT,
                             env=cli_env(embed_cache, **env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 180
     while time.time() < deadline:
@@ -57,7 +63,7 @@ def start_api(data_dir: Path, embed_cache: Path, **env: str) -> tuple[subprocess
 def data_dir(tmp_path_factory, embed_cache) -> Path:
     """The sample corpus ingested by the real CLI (embeddings come from the session's shared cache)."""
     d = tmp_path_factory.mktemp("api-index")
-    r = subprocess.run(["proposals", "ingest", str(SAMPLES), "--data-dir", str(d)], cwd=ROOT,
+    r = subprocess.run([*PROPOSALS, "ingest", str(SAMPLES), "--data-dir", str(d)], cwd=ROOT,
                        env=cli_env(embed_cache), capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "ingest: parse 13/13" in r.stderr  # stderr is not a terminal: plain progress lines
@@ -125,14 +131,14 @@ def test_streaming_ends_with_the_citations_and_matches_the_plain_reply(api, clie
 
 @pytest.mark.slow
 def test_earlier_user_turns_are_the_history(client):
-    first = {"role": "user", "content": "老旧小区加装电梯的提案，财政局怎么答复的？"}
+    first = {"role": "user", "content": EARLIER}
     r = client.chat.completions.create(model="proposals", messages=[
         {"role": "system", "content": "你是提案助手"}, first,
         {"role": "assistant", "content": "（上一轮的回答）"}, {"role": "user", "content": FOLLOW_UP}])
     alone = client.chat.completions.create(model="proposals", messages=[{"role": "user", "content": FOLLOW_UP}])
     cites = r.choices[0].message.model_extra["citations"]
-    assert cites and all(c["proposal_id"] == "20220239" for c in cites)  # the follow-up stays on 加装电梯
-    assert "三分之二" in r.choices[0].message.content
+    # the follow-up stays on the earlier question's proposal, and on the department it names
+    assert cites and {(c["proposal_id"], c["department"]) for c in cites} == {("20230156", "市交通运输局")}
     assert r.choices[0].message.content != alone.choices[0].message.content
 
 
@@ -232,19 +238,55 @@ def test_ingest_needs_the_token_and_reports_bad_files(api, tmp_path):
     assert got.status_code == 200 and got.json()["suggestions"]
 
 
-@pytest.mark.slow
-def test_no_token_ingest_refused_and_no_public_bind(data_dir, embed_cache, tmp_path):
-    copy = tmp_path / "index"
+@pytest.fixture(scope="module")
+def open_llm_api(data_dir, embed_cache, tmp_path_factory):
+    """A second server: no token (loopback), and model `proposals` answering with a chat model
+    (a scripted OpenAI-compatible server on 127.0.0.1)."""
+    from tests.fake_openai import FakeOpenAI
+
+    copy = tmp_path_factory.mktemp("api-llm") / "index"
     shutil.copytree(data_dir, copy)
-    proc, base = start_api(copy, embed_cache)
-    try:
-        assert httpx.get(f"{base}/v1/models", timeout=30).status_code == 200  # loopback without a token: open
-        r = httpx.post(f"{base}/v1/ingest", files=[("files", ("a.txt", b"x"))], timeout=30)
-        assert r.status_code == 403 and r.json()["error"]["code"] == "token_not_configured"
-    finally:
+    with FakeOpenAI() as llm:
+        proc, base = start_api(copy, embed_cache, OPENAI_API_KEY="sk-test-key", OPENAI_BASE_URL=llm.base_url,
+                               PROPOSALS_LLM_RETRIES="0")
+        yield base, llm, copy
         proc.terminate()
         proc.wait(timeout=30)
-    r = subprocess.run(["proposals", "api", "--host", "0.0.0.0", "--data-dir", str(copy)], cwd=ROOT,
+
+
+@pytest.mark.slow
+def test_chat_model_stream_carries_only_verified_text(open_llm_api):
+    import openai
+
+    from tests.fake_openai import first_sentence, numbered
+
+    base, llm, _ = open_llm_api
+
+    def answer(body):
+        s = first_sentence(numbered(body)[1])
+        return f"{s}[1]另外共发放补贴98765万元。[1]\n引用：\n[1]「{s}」"
+
+    llm.reply_with(answer)
+    client = openai.OpenAI(base_url=f"{base}/v1", api_key="unused-on-loopback", max_retries=0, timeout=120)
+    chunks = list(client.chat.completions.create(model="proposals", stream=True,
+                                                 messages=[{"role": "user", "content": QUESTION}]))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+    assert llm.requests and llm.requests[-1]["body"].get("stream") is True  # the chat model was asked
+    assert "98765" not in text and "[1]" in text  # the unsupported sentence was struck before streaming
+    cites = chunks[-1].choices[0].delta.model_extra["citations"]
+    assert [c["marker"] for c in cites] == ["1"] and cites[0]["quote"] in text
+    plain = client.chat.completions.create(model="proposals-extractive",
+                                           messages=[{"role": "user", "content": QUESTION}])
+    assert "每台15万元" in plain.choices[0].message.content and len(llm.requests) == 1
+
+
+@pytest.mark.slow
+def test_no_token_ingest_refused_and_no_public_bind(open_llm_api, embed_cache):
+    base, _, copy = open_llm_api
+    assert httpx.get(f"{base}/v1/models", timeout=30).status_code == 200  # loopback without a token: open
+    r = httpx.post(f"{base}/v1/ingest", files=[("files", ("a.txt", b"x"))], timeout=30)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "token_not_configured"
+    r = subprocess.run([*PROPOSALS, "api", "--host", "0.0.0.0", "--data-dir", str(copy)], cwd=ROOT,
                        env=cli_env(embed_cache), capture_output=True, text=True, timeout=120)
     assert r.returncode == 1 and "PROPOSALS_API_TOKEN" in r.stderr
 

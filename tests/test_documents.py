@@ -134,7 +134,7 @@ def test_outline_tab_reads_word_and_pdf_uploads(tmp_path):
 
 @pytest.mark.slow
 def test_cli_ingests_word_and_pdf_and_outlines_a_docx(tmp_path, embed_cache):
-    from tests.test_api import cli_env
+    from tests.test_api import PROPOSALS, cli_env
 
     folder = tmp_path / "corpus"
     folder.mkdir()
@@ -146,24 +146,24 @@ def test_cli_ingests_word_and_pdf_and_outlines_a_docx(tmp_path, embed_cache):
     write_scan(folder / "扫描件.pdf")
     data = tmp_path / "data"
     env = cli_env(embed_cache)
-    r = subprocess.run(["proposals", "ingest", str(folder), "--json", "--data-dir", str(data)], cwd=ROOT, env=env,
+    r = subprocess.run([*PROPOSALS, "ingest", str(folder), "--json", "--data-dir", str(data)], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 1, r.stderr[-2000:]  # one file failed, the others went in
     report = json.loads(r.stdout)
     assert report["proposals"] == 13
     assert [(Path(f["path"]).name, f["reason"].split(" (")[0]) for f in report["failures"]] == [
         ("扫描件.pdf", "the PDF has no text layer")]
-    shown = subprocess.run(["proposals", "show", "20250129", "--json", "--data-dir", str(data)], cwd=ROOT, env=env,
+    shown = subprocess.run([*PROPOSALS, "show", "20250129", "--json", "--data-dir", str(data)], cwd=ROOT, env=env,
                            capture_output=True, text=True, timeout=120)
     assert [x["text"] for x in json.loads(shown.stdout)["suggestions"]] == \
         [x.text for x in parse_file(SAMPLES / "20250129.txt").suggestions]
 
     new = write_docx(SOURCE, tmp_path / "新提案.docx")
-    out = subprocess.run(["proposals", "outline", str(new), "--department", "市发展和改革局", "--json",
+    out = subprocess.run([*PROPOSALS, "outline", str(new), "--department", "市发展和改革局", "--json",
                           "--data-dir", str(data)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     ol = json.loads(out.stdout)
     assert ol["sections"] and ol["precedents"]
-    bad = subprocess.run(["proposals", "outline", str(folder / "扫描件.pdf"), "--department", "市发展和改革局",
+    bad = subprocess.run([*PROPOSALS, "outline", str(folder / "扫描件.pdf"), "--department", "市发展和改革局",
                           "--data-dir", str(data)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "扫描件.pdf" in bad.stderr and "no text layer" in bad.stderr
