@@ -9,14 +9,12 @@ import unicodedata
 from pathlib import Path
 
 from ingest.decode import MAX_FILE_BYTES, decode_file
+from ingest.layout import LABELS, SALUTATION, heading_of
 from rag.core.errors import ErrorCode as E
 from rag.core.errors import IngestError
 
 DOCUMENT_TYPES = (".docx", ".pdf")
 TEXT_TYPES = (".txt", ".jsonl")
-# the labels of the layout; a line starting with one never continues the line before it
-_LABEL = re.compile(r"^[\s\u00a0\u3000]*(案[\s\u00a0\u3000]*由|内[\s\u00a0\u3000]*容|建[\s\u00a0\u3000]*议|提案者|"
-                    r"部门答复|办理单位|网友评价|尊敬的)")
 _PAGE_NUMBER = re.compile(r"^[\s\-—–第页/共\d]*$")
 MIN_COLUMN = 40  # display width (a CJK character is 2); a page's text column is wider than this
 _END = "。！？!?；;：:”’」）)"
@@ -33,7 +31,7 @@ def read_document(path: str, data: bytes) -> str:
         raise IngestError(path, f"file is {len(data):,} bytes; the limit is {MAX_FILE_BYTES:,}",
                           code=E.FILE_TOO_LARGE, limit_mb=MAX_FILE_BYTES // (1024 * 1024))
     text = docx_text(path, data) if suffix == ".docx" else pdf_text(path, data)
-    if not re.search(r"案[\s\u00a0\u3000]*由|建[\s\u00a0\u3000]*议", text):
+    if not any(LABELS[name].match(ln) for ln in text.splitlines() for name in ("案由", "建议")):
         raise IngestError(path, "document has neither a 案由 nor a 建议 heading; is it a proposal?",
                           code=E.NOT_A_PROPOSAL)
     return text
@@ -85,6 +83,12 @@ def pdf_text(path: str, data: bytes) -> str:
     return "\n".join(unwrap([ln for ln in lines if ln.strip() and not _PAGE_NUMBER.match(ln)]))
 
 
+def starts_block(line: str) -> bool:
+    """A layout label (案由, 内容, 建议 …) or a salutation: never the rest of the line before."""
+    s = line.strip()
+    return bool(SALUTATION.match(s)) or any(p.match(s) for p in LABELS.values())
+
+
 def width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
@@ -97,8 +101,6 @@ def unwrap(lines: list[str]) -> list[str]:
     layout label, or the line ends a sentence and the next starts a heading. Without such a
     column nothing is joined.
     """
-    from ingest.parser import heading_of
-
     if not lines:
         return []
     widths = [width(ln.strip()) for ln in lines]
@@ -108,7 +110,7 @@ def unwrap(lines: list[str]) -> list[str]:
     out = [lines[0]]
     for prev_w, ln in zip(widths, lines[1:]):
         prev = out[-1].rstrip()
-        if prev_w >= column - 4 and not _LABEL.match(ln) and not (prev[-1:] in _END and heading_of(ln.strip())):
+        if prev_w >= column - 4 and not starts_block(ln) and not (prev[-1:] in _END and heading_of(ln.strip())):
             out[-1] = prev + ln.strip()
         else:
             out.append(ln)

@@ -10,49 +10,19 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ingest.documents import read_document
+from ingest.layout import LABELS, heading_of
+from ingest.layout import SALUTATION as _SALUTATION
 from rag.core.proposal import Paragraph, Proposal, Reply
 from rag.core.errors import ErrorCode as E
 from rag.core.errors import IngestError
 
-_SP = r"[\s\u00a0\u3000]*"
 MAX_PARAGRAPH_CHARS = 20_000
-
-
-def _label(word: str) -> re.Pattern:
-    return re.compile(r"^" + _SP + _SP.join(word) + _SP + r"[:：]?" + _SP)
-
-
-LABELS = {name: _label(name) for name in ("案由", "内容", "建议", "提案者", "部门答复", "办理单位", "网友评价")}
 _CASE = re.compile(r"^[(（]\s*(\d{8})\s*[)）]\s*(.*)$")
 _VOTES = re.compile(r"支持\s*(\d+)\s*反对\s*(\d+)")
 _SPLIT_NAMES = re.compile(r"[、,，;；/]+|\s{1,}")
 _SPLIT_UNITS = re.compile(r"[、,，;；]+")
-_SALUTATION = re.compile(r"^尊敬的")
 _PENDING = re.compile(r"^暂无答复")
-HEADING_STYLES = (
-    (1, re.compile(r"^[一二三四五六七八九十]+、")),
-    (2, re.compile(r"^[(（][一二三四五六七八九十]+[)）]")),
-    (3, re.compile(r"^\d{1,2}[.．、](?!\d)")),
-    (4, re.compile(r"^[(（]\d{1,2}[)）]")),
-)
-
-
-def heading_of(text: str) -> tuple[int, str, bool] | None:
-    """(rank, heading text, heading-only?) when ``text`` opens with a numbered heading."""
-    for rank, pat in HEADING_STYLES:
-        if pat.match(text):
-            cut = re.search(r"[。；;:：]", text)
-            if cut is None or cut.end() >= len(text.rstrip()):
-                # a short line without a full stop is a title ("一、办理情况"); with one it is a sentence
-                only = len(text) <= 40 and not text.rstrip().endswith(("。", "；", ";", "！", "？"))
-                head = text.rstrip("。；;:：")
-            else:
-                only, head = False, text[: cut.start()]
-            if len(head) > 40:  # a numbered sentence, not a title: keep its opening words
-                comma = re.search(r"[,，]", head[:41])
-                head = head[: comma.start()] if comma else head[:30] + "…"
-            return rank, head, only
-    return None
 
 
 class _Lines:
@@ -238,6 +208,4 @@ def parse_file(path: str | Path) -> Proposal:
         data = path.read_bytes()
     except OSError as e:
         raise IngestError(str(path), f"cannot read: {e.strerror}", code=E.CANNOT_READ) from None
-    from ingest.documents import read_document  # .docx / .pdf / text; imports this module's heading_of
-
-    return parse_text(read_document(str(path), data), str(path))
+    return parse_text(read_document(str(path), data), str(path))  # .txt, .docx or a text PDF

@@ -21,15 +21,14 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rag.core.errors import (ConfigError, IndexMismatchError, IngestError, LLMError, NoIndexError, ProposalError,
-                             StoreError)
+from rag.core.errors import (ConfigError, ErrorCode, IndexMismatchError, IngestError, LLMError, NoIndexError,
+                             ProposalError, RequestError, StoreError)
+from rag.core.errors_zh import INTERNAL, WORDS, words
 from rag.core.settings import Settings
 from rag.core.types import Answer, Filters
-from ui.errors import INTERNAL, friendly
 from ui.openai_schema import (MODELS, AskRequest, AssistantMessage, ChatCompletion, ChatRequest, Choice,
                               CitationOut, ErrorResponse, FiltersIn, Model, ModelList, OutlineRequest, Usage,
                               VerifyRequest)
-from ui.render import reason_zh
 from ui.rwlock import ReadWriteLock
 from ui.server import is_loopback
 
@@ -50,11 +49,8 @@ class ApiFailure(Exception):
 
 
 def error_code(e: ProposalError) -> str:
-    """The error's own code when it has one, else its class name in snake case."""
-    code = getattr(e, "code", None)
-    if code is not None:
-        return str(getattr(code, "value", code))
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(e).__name__).lower()
+    """The error's ``ErrorCode``, as the body's ``code``."""
+    return e.code.value
 
 
 def error_body(status: int, code: str, message: str, detail=None) -> dict:
@@ -101,7 +97,7 @@ class Api:
         from rag.answer.assistant import Assistant
 
         self.auto = assistant
-        self.extractive = extractive or (assistant if assistant.answerer_name == "extractive" else
+        self.extractive = extractive or (assistant if assistant.mode == "extractive" else
                                          Assistant(assistant.settings, answerer="extractive",
                                                    retriever=assistant.retriever_name, index=assistant.index))
         self._token = token  # a SecretStr, unwrapped only to compare
@@ -210,7 +206,7 @@ class Api:
         with self.lock.reading():
             p = self.auto.proposal(pid)
         if p is None:
-            raise ApiFailure(404, "proposal_not_found", f"提案库中没有编号为 {pid} 的提案。")
+            raise RequestError(f"no proposal {pid} in the index", code=ErrorCode.UNKNOWN_PROPOSAL, id=pid)
         d = p.to_dict()
         d.pop("source", None)
         return d
@@ -222,8 +218,8 @@ class Api:
         for f in files:
             name = Path(f.filename or "").name
             if not name or Path(name).suffix.lower() not in UPLOAD_TYPES:
-                bad.append({"file": name, "line": None, "reason": "unsupported file type",
-                            "message": f"{name or '（无文件名）'}：不支持的文件类型（只接受 {' '.join(UPLOAD_TYPES)}）"})
+                bad.append({"file": name, "line": None, "code": ErrorCode.UNSUPPORTED_TYPE.value,
+                            "message": f"{name or '（无文件名）'}：{WORDS[ErrorCode.UNSUPPORTED_TYPE]}"})
                 continue
             target = dest / name
             with target.open("wb") as out:
@@ -236,8 +232,8 @@ class Api:
                 report = self.auto.ingest(paths)
             for e in report.failures:
                 name = names.get(str(Path(e.path).resolve()), Path(e.path).name)
-                bad.append({"file": name, "line": e.line, "reason": e.reason,
-                            "message": f"{name}：{reason_zh(e.reason)}"})
+                bad.append({"file": name, "line": e.line, "code": error_code(e),
+                            "message": f"{name}{f'（第 {e.line} 行）' if e.line else ''}：{words(e)}"})
                 if str(Path(e.path).resolve()) in names:
                     Path(e.path).unlink(missing_ok=True)  # keep only the files that went in
         out = report.to_json() if report else {"files": 0, "proposals": 0}
@@ -267,10 +263,12 @@ def create_app(api: Api) -> FastAPI:
 
     @app.exception_handler(ProposalError)
     async def _project_error(_: Request, e: ProposalError):
-        status = next(s for cls, s in _STATUS if isinstance(e, cls))
-        message = friendly(e)
+        status = 404 if e.code is ErrorCode.UNKNOWN_PROPOSAL else next(s for cls, s in _STATUS if isinstance(e, cls))
+        message = words(e)
         if isinstance(e, IngestError):
-            message = f"{Path(e.path).name}：{reason_zh(e.reason)}"
+            message = f"{Path(e.path).name}：{message}"
+        if e.code is ErrorCode.OTHER:
+            log.warning("project error shown as a generic message: %s", e)
         return JSONResponse(error_body(status, error_code(e), message, str(e)), status_code=status)
 
     @app.exception_handler(RequestValidationError)
@@ -381,5 +379,5 @@ def serve_api(settings: Settings, *, host: str | None = None, port: int | None =
             api.extractive.ask("提案")
     except ProposalError as e:  # requests will say what is wrong, in their error bodies
         log.warning("warm-up question failed: %s", e)
-    log.info("API on http://%s:%s/v1 (%s answers)", host, port, assistant.answerer_name)
+    log.info("API on http://%s:%s/v1 (%s answers)", host, port, assistant.mode)
     uvicorn.run(create_app(api), host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
