@@ -3,60 +3,21 @@ sample corpus, called with the real `openai` client, LangChain's ChatOpenAI and 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.cli import PROPOSALS, cli_env, start_api
 from tests.conftest import ROOT, SAMPLES
+from tests.documents import write_docx
 
 TOKEN = "test-token-of-the-api"
 QUESTION = "加装电梯的市级补贴标准现在是每台多少钱？"  # answered in samples/20220239 (市财政局's reply)
 EARLIER = "新能源汽车充电桩的提案，发改局怎么答复的？"  # samples/20230156; 交通局 also replied to 20240118
 FOLLOW_UP = "那交通运输局呢？"
-
-
-# the `proposals` command of this checkout (its console script may belong to another install)
-PROPOSALS = [sys.executable, "-m", "rag.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cli_env(embed_cache: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "PROPOSALS_"))}
-    bin_dir = str(Path(sys.executable).parent)
-    env.update(PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", PYTHONPATH=str(ROOT),
-               PROPOSALS_EMBED_CACHE=str(embed_cache),
-               ANONYMIZED_TELEMETRY="False", **extra)
-    return env
-
-
-def start_api(data_dir: Path, embed_cache: Path, **env: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([*PROPOSALS, "api", "--port", str(port), "--data-dir", str(data_dir)], cwd=ROOT,
-                            env=cli_env(embed_cache, **env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"proposals api exited: {proc.stderr.read().decode(errors='replace')[-2000:]}")
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    proc.kill()
-    raise AssertionError("proposals api did not answer within 180 s")
 
 
 @pytest.fixture(scope="module")
@@ -206,8 +167,6 @@ def test_ask_returns_the_readme_json_contract(api):
 
 @pytest.mark.slow
 def test_outline_from_an_uploaded_word_file(api, tmp_path):
-    from tests.test_documents import write_docx
-
     docx = write_docx(SAMPLES / "20230156.txt", tmp_path / "新提案.docx")
     auth = {"Authorization": f"Bearer {TOKEN}"}
     with docx.open("rb") as f:
@@ -222,8 +181,6 @@ def test_outline_from_an_uploaded_word_file(api, tmp_path):
 @pytest.mark.slow
 def test_ingest_needs_the_token_and_reports_bad_files(api, tmp_path):
     """Last in the module: it changes the index the other tests read."""
-    from tests.test_documents import write_docx
-
     docx = write_docx(SAMPLES / "20250129.txt", tmp_path / "x.docx", new_id="20269001")
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")

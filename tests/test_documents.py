@@ -3,8 +3,6 @@ documents themselves from the sample corpus (python-docx, fpdf2 with a CJK font)
 from __future__ import annotations
 
 import json
-import logging
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,54 +13,11 @@ from ingest.chunker import chunk_proposal
 from ingest.documents import read_document, unwrap
 from ingest.parser import parse_file, parse_text
 from rag.core.errors import IngestError
+from tests.cli import PROPOSALS, cli_env
 from tests.conftest import ROOT, SAMPLES
+from tests.documents import write_docx, write_pdf, write_scan
 
-CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")  # Debian fonts-wqy-zenhei
 SOURCE = SAMPLES / "20230156.txt"  # two replies, numbered headings, long paragraphs
-
-
-def write_docx(src: Path, dest: Path, new_id: str | None = None) -> Path:
-    """One Word paragraph per line of the sample, as an office's document would have it."""
-    from docx import Document
-
-    text = src.read_text(encoding="utf-8")
-    if new_id:
-        text = re.sub(r"\(\d{8}\)", f"({new_id})", text, count=1)
-    doc = Document()
-    for line in text.splitlines():
-        doc.add_paragraph(line)
-    doc.save(str(dest))
-    return dest
-
-
-def write_pdf(src: Path, dest: Path) -> Path:
-    """A text PDF: each line of the sample set as a paragraph that wraps at the right margin."""
-    if not CJK_FONT.exists():
-        pytest.skip(f"{CJK_FONT} is absent (apt-get install fonts-wqy-zenhei); fpdf2 needs a CJK font")
-    from fpdf import FPDF
-
-    logging.getLogger("fontTools").setLevel(logging.ERROR)  # the font's bitmap tables are not subset
-    pdf = FPDF()
-    pdf.add_font("zh", fname=str(CJK_FONT), collection_font_number=0)
-    pdf.set_font("zh", size=11)
-    pdf.add_page()
-    for line in src.read_text(encoding="utf-8").splitlines():
-        pdf.multi_cell(0, 6, line.strip() or " ", new_x="LMARGIN", new_y="NEXT")
-    pdf.output(str(dest))
-    return dest
-
-
-def write_scan(dest: Path) -> Path:
-    """A PDF with pages but no text layer, as a scanner makes it."""
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    for _ in range(2):
-        pdf.add_page()
-        pdf.set_fill_color(190, 190, 190)
-        pdf.rect(20, 20, 170, 250, style="F")
-    pdf.output(str(dest))
-    return dest
 
 
 def same_chunks(doc: Path) -> None:
@@ -134,8 +89,6 @@ def test_outline_tab_reads_word_and_pdf_uploads(tmp_path):
 
 @pytest.mark.slow
 def test_cli_ingests_word_and_pdf_and_outlines_a_docx(tmp_path, embed_cache):
-    from tests.test_api import PROPOSALS, cli_env
-
     folder = tmp_path / "corpus"
     folder.mkdir()
     for f in SAMPLES.glob("*.txt"):
