@@ -176,8 +176,10 @@ class Ingester:
         return report
 
     def sync_vectors(self, wanted: dict[str, str], progress: Progress | None = None,
-                     batch: int = 256) -> float:
-        """Make Chroma hold exactly the catalogue's chunks; returns seconds spent embedding."""
+                     batch: int = 64) -> float:
+        """Make Chroma hold exactly the catalogue's chunks; returns seconds spent embedding.
+        (A batch with its sentence vectors takes about a minute on 2 busy cores: progress is
+        reported per batch, so batches stay small.)"""
         have = self.index.store.hashes()
         extra = [k for k in have if k not in wanted]
         todo = [k for k, h in wanted.items() if have.get(k) != h]
