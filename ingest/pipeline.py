@@ -178,7 +178,7 @@ class Ingester:
     def sync_vectors(self, wanted: dict[str, str], progress: Progress | None = None,
                      batch: int = 64) -> float:
         """Make Chroma hold exactly the catalogue's chunks; returns seconds spent embedding.
-        (A batch with its sentence vectors takes about a minute on 2 busy cores: progress is
+        (A batch with its sentence vectors takes tens of seconds on 2 busy cores; progress is
         reported per batch, so batches stay small.)"""
         have = self.index.store.hashes()
         extra = [k for k in have if k not in wanted]
