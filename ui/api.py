@@ -21,9 +21,11 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ingest.pipeline import ACCEPTED as UPLOAD_TYPES
 from rag.core.errors import (ConfigError, ErrorCode, IndexMismatchError, IngestError, LLMError, NoIndexError,
                              ProposalError, RequestError, StoreError)
 from rag.core.errors_zh import INTERNAL, WORDS, words
+from rag.core.lexicon import SECTION_LABEL
 from rag.core.settings import Settings
 from rag.core.types import Answer, Filters
 from ui.openai_schema import (MODELS, AskRequest, AssistantMessage, ChatCompletion, ChatRequest, Choice,
@@ -33,8 +35,6 @@ from ui.rwlock import ReadWriteLock
 from ui.server import is_loopback
 
 log = logging.getLogger(__name__)
-UPLOAD_TYPES = (".txt", ".jsonl", ".docx", ".pdf")
-SECTION_ZH = {"content": "内容", "suggestion": "建议", "reply": "答复", "meta": "提案信息"}
 _STATUS = ((NoIndexError, 503), (IndexMismatchError, 503), (StoreError, 503), (IngestError, 422),
            (ConfigError, 500), (LLMError, 502), (ProposalError, 400))
 _PIECE = re.compile(r"(?<=[。！？!?；])(?![\[」\n])|(?<=\n)(?!\n)")  # deltas end at sentence or line ends
@@ -80,7 +80,7 @@ def content_of(ans: Answer, with_sources: bool) -> str:
         titles = {h.chunk.id: h.chunk.title for h in ans.contexts}
         lines = []
         for c in ans.citations:
-            where = c.heading or c.department or SECTION_ZH.get(c.section, c.section)
+            where = c.heading or c.department or SECTION_LABEL.get(c.section, c.section)
             title = titles.get(c.chunk_id)
             lines.append(f"[{c.marker}] {c.proposal_id}{f'《{title}》' if title else ''} · {where}：「{c.quote}」")
         parts.append("\n\n来源：\n" + "\n".join(lines))
