@@ -195,11 +195,7 @@ class Api:
     # ---- data -----------------------------------------------------------------------------
     def proposals(self, year: int | None, department: str | None, proposer: str | None, q: str | None) -> list[dict]:
         with self.lock.reading():
-            cat = self.auto.catalogue
-            allowed = set(cat.find(year=year, department=department, proposer=proposer))
-            rows = [r for r in cat.rows() if r["id"] in allowed]
-        if q:
-            rows = [r for r in rows if q in r["id"] or q in r["title"] or q in r["proposers"]]
+            rows = self.auto.find_proposals(q or "", Filters(year=year, department=department, proposer=proposer))
         return [{k: v for k, v in r.items() if k != "source"} for r in rows]
 
     def proposal(self, pid: str) -> dict:
@@ -336,7 +332,8 @@ def create_app(api: Api) -> FastAPI:
     @app.get("/v1/proposals", dependencies=[Depends(auth)], tags=["json"])
     def proposals(year: int | None = None, department: str | None = None, proposer: str | None = None,
                   q: str | None = None) -> list[dict]:
-        """Proposals matching every given filter, newest first; ``q`` matches id, title or proposer."""
+        """Proposals matching every given filter, newest first. ``q``: an id, a title word or a name
+        lists those proposals; other words search the text (proposals in rank order), as in the app."""
         return api.proposals(year, department, proposer, q)
 
     @app.get("/v1/proposals/{pid}", dependencies=[Depends(auth)], tags=["json"])
