@@ -163,6 +163,8 @@ def test_ask_returns_the_readme_json_contract(api):
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "unknown_proposal"
     listed = httpx.get(f"{api}/v1/proposals", params={"year": 2023}, headers=auth, timeout=30).json()
     assert listed and all(p["year"] == 2023 for p in listed)
+    found = httpx.get(f"{api}/v1/proposals", params={"q": "电动汽车充电"}, headers=auth, timeout=60).json()
+    assert found and found[0]["id"] == "20230156"  # words of the text, not of a title: a search
 
 
 @pytest.mark.slow
