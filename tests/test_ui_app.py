@@ -164,12 +164,13 @@ def test_bad_uploads_are_listed_per_file_in_chinese(empty_assistant, tmp_path):
     up.mkdir()
     (up / "empty.txt").write_bytes(b"")
     (up / "binary.txt").write_bytes(b"\x00\x01\x02" * 50)
-    (up / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (up / "notes.pdf").write_bytes(b"%PDF-1.4")  # a PDF cut off after its header
+    (up / "table.xlsx").write_bytes(b"PK\x03\x04")
     (up / "nocase.txt").write_text("内容:\n  只有内容没有案由。\n", encoding="utf-8")
     summary, errors, _ = Handlers(empty_assistant).ingest_uploads([str(p) for p in sorted(up.iterdir())],
                                                                   progress=lambda *a, **k: None)
-    for name, reason in (("empty.txt", "文件是空的"), ("binary.txt", "二进制文件"), ("notes.pdf", "不支持的文件类型"),
-                         ("nocase.txt", "缺少“案由”行")):
+    for name, reason in (("empty.txt", "文件是空的"), ("binary.txt", "二进制文件"), ("notes.pdf", "无法读取这个 PDF 文件"),
+                         ("table.xlsx", "不支持的文件类型"), ("nocase.txt", "缺少“案由”行")):
         row = errors.split(f"<td>{name}</td>", 1)[1].split("</tr>", 1)[0]
         assert reason in row, (name, row)
     assert "0 个成功" in summary
