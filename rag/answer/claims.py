@@ -144,12 +144,13 @@ _PER = re.compile(r".*(每(?:人|户|月|年|日|天|周|小时|亩|平方米|�
                   r"[^，,；;。每]{0,8}$")
 
 
+_LIST_NO = re.compile(r"(?m)^\s*\d{1,2}[.、](?!\d)\s*")  # "1. 20220239《…》": a list number, then the id
 _PER_FIRST = re.compile(r"每(秒|小时)(\d+(?:\.\d+)?(?:万|亿)?)(立方米|吨|公里|米)")
 
 
 def figures(text: str) -> list[Figure]:
     """Quantities stated in ``text`` (years, months and days are dates, see ``dates``)."""
-    t = _PER_FIRST.sub(r"\2\3每\1", _strip_titles(norm(text)))
+    t = _PER_FIRST.sub(r"\2\3每\1", strip_titles(norm(_LIST_NO.sub(" ", nfkc(text)))))
     out = []
     for m in _FIG.finditer(t):
         num, mag, unit = m.group("num"), m.group("mag"), m.group("unit") or ""
@@ -281,7 +282,7 @@ _TITLE = re.compile(r"《([^《》]{2,60})》")
 _QUOTED = re.compile(r"[“\"]([^“”\"]{2,30})[”\"]")
 
 
-def _strip_titles(t: str) -> str:
+def strip_titles(t: str) -> str:
     return _TITLE.sub(" ", t)
 
 

@@ -31,6 +31,7 @@ from rag.core.types import Chunk
 
 MARK = re.compile(r"\[(\d{1,3})\]")
 _NONWORD = re.compile(r"[\W_]+")
+_DIGITS = re.compile(r"\d+(?:\.\d+)?%?")
 # who says it, not what is said: "答复称", "提案指出", "市卫生健康局表示"
 _ATTRIBUTION = re.compile(r"^(?:据|根据|按照|按)?[^，,。；]{0,18}?(?:答复|提案|回复|来函|材料)(?:中|里)?"
                           r"(?:称|表示|指出|提到|显示|反映|说|介绍|提出|认为|明确)?[，,:：]?"
@@ -155,7 +156,8 @@ class Judge:
         excused: list[str] = []
         planned = False  # "力争年底前解决，实现全覆盖": the plan governs the clauses after it
         for clause in C.clauses(body):
-            words = _NONWORD.sub("", _ATTRIBUTION.sub("", clause, count=1))
+            # figures, dates and titles are checked on their own; the words are what is left
+            words = _NONWORD.sub("", _DIGITS.sub("", C.strip_titles(_ATTRIBUTION.sub("", clause, count=1))))
             if len(words) < self.min_clause_chars:
                 v = self._departments(clause, "", ctx, excused)
                 if v is not None:
@@ -276,6 +278,7 @@ class _Context:
         self.self_reference = any(s in self.flat for s in _SELF)
         self.towns = C.towns(self.flat)
         self.bodies = C.named_bodies(self.flat)
+        self._identity = [norm(e.identity) for e in evidence]
         self._sentences = [[norm(s) for s in re.split(r"(?<=[。！？；;!?])|\n", e.text) if s.strip()]
                            for e in evidence]
 
@@ -287,7 +290,7 @@ class _Context:
         figs = C.figures(clause) if clause else []
         best = (-1.0, 0, ("", "", ""))
         for i, sents in enumerate(self._sentences):
-            text = _NONWORD.sub("", "".join(sents))
+            text = _NONWORD.sub("", _DIGITS.sub("", "".join(sents) + self._identity[i]))
             share = sum(1 for g in grams if g in text) / len(grams)
             if share > best[0]:
                 best = (share, i, _best_clause(grams, sents, figs))
@@ -319,7 +322,7 @@ def _best_clause(grams: set[str], sents: list[str], figs: list) -> tuple[str, st
     for s in sents:
         cls = C.clauses(s)
         for k, cl in enumerate(cls):
-            w = _NONWORD.sub("", cl)
+            w = _NONWORD.sub("", _DIGITS.sub("", cl))
             anchored = sum(1 for f in figs if any(f.matches(g) for g in C.figures(cl)))
             sc = (anchored, sum(1 for g in grams if g in w))
             if sc > score:

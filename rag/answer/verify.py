@@ -4,10 +4,10 @@
 2. a citation's quote must occur verbatim in its chunk after whitespace and width folding;
    it is then replaced by the chunk's own characters, repaired from the chunk's closest
    sentence when it nearly matches, or dropped;
-3. every number, date, amount and 《title》 of a sentence must occur in a chunk that
-   sentence cites, and a cited sentence must share at least ``MIN_SHARED`` of its character
-   bigrams with the chunks it cites (an echoed instruction citing an unrelated paragraph does
-   not); a sentence that fails is removed (and listed in ``Answer.removed``);
+3. every cited sentence goes to the grounding judge (``rag/answer/judge.py``) with the
+   chunks it cites: figures, dates, names, each clause's words, polarity and scope must
+   stand in them; a sentence that fails is removed (and listed in ``Answer.removed``, the
+   judge's reason in the notes); a sentence stating a fact with no citation is removed too;
 4. an answer left without a cited sentence becomes a refusal.
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from rag.answer.judge import JUDGE, Evidence, Judge
 from rag.core.textnorm import facts_in, find_verbatim, norm, sentences
 from rag.core.types import Answer, Chunk, Citation, Hit
 from rag.core.lexicon import MARKER
@@ -39,7 +40,11 @@ def _overlap(a: str, b: str) -> float:
     return sum(1 for g in grams if g in b) / len(grams)
 
 
-def repair_quote(chunk: Chunk, quote: str) -> str | None:
+def repair_quote(chunk: Chunk, quote: str, *, given: bool = True) -> str | None:
+    """The chunk's own characters for ``quote``, or its closest sentence when the quote nearly
+    matches. A quote the model did not give (``given=False``: the citing sentence stands in)
+    only locates: the closest sentence is taken however loosely it matches, since the judge,
+    not the quote, decides whether the sentence is supported."""
     span = find_verbatim(chunk.text, quote)
     if span:
         return chunk.text[span[0]:span[1]]
@@ -48,18 +53,9 @@ def repair_quote(chunk: Chunk, quote: str) -> str | None:
         s = _overlap(quote, chunk.text[a:b])
         if s > score:
             best, score = chunk.text[a:b], s
+    if not given:
+        return best or chunk.text
     return best if score >= 0.6 else None
-
-
-_NONWORD = re.compile(r"[\W_]+")
-MIN_SHARED = 0.3  # extractive sentences (quote + lead-in) share >= 0.8 with what they cite
-
-
-def _shared(body: str, evidence: str) -> float:
-    """``_overlap`` of the sentence's words (punctuation aside) with the normalised evidence;
-    a sentence too short to have a bigram shares everything."""
-    b = _NONWORD.sub("", norm(body))
-    return _overlap(b, _NONWORD.sub("", evidence)) if len(b) >= 2 else 1.0
 
 
 def _connective(body: str) -> bool:
@@ -79,7 +75,7 @@ def split_sentences(text: str) -> list[str]:
     return [m.group(0) for m in _CLAUSE.finditer(text) if m.group(0).strip()]
 
 
-def verify(answer: Answer, hits: list[Hit], *, refusal: str = REFUSAL) -> Answer:
+def verify(answer: Answer, hits: list[Hit], *, refusal: str = REFUSAL, judge: Judge = JUDGE) -> Answer:
     by_id = {h.chunk.id: h.chunk for h in hits}
     notes: list[str] = []
     cites: dict[str, Citation] = {}
@@ -88,7 +84,7 @@ def verify(answer: Answer, hits: list[Hit], *, refusal: str = REFUSAL) -> Answer
         if chunk is None:
             notes.append(f"[{c.marker}] cites a chunk that was not retrieved ({c.chunk_id})")
             continue
-        q = repair_quote(chunk, c.quote or _citing_sentence(answer.answer, c.marker))
+        q = repair_quote(chunk, c.quote or _citing_sentence(answer.answer, c.marker), given=bool(c.quote))
         if q is None:
             notes.append(f"[{c.marker}] quote not found in {chunk.id}: {c.quote[:40]}")
             continue
@@ -103,20 +99,19 @@ def verify(answer: Answer, hits: list[Hit], *, refusal: str = REFUSAL) -> Answer
         body = MARKER.sub("", sent)
         for m in set(markers) - set(good):
             sent = sent.replace(f"[{m}]", "")
-        facts = facts_in(body)
-        evidence = norm("\n".join(support_text(by_id[cites[m].chunk_id]) for m in good))
-        missing = [f for f in facts if f.strip("《》") not in evidence]
-        if missing or (facts and not good):
-            removed.append(body.strip())
-            notes.append(f"removed a sentence whose {', '.join(missing or facts)} no cited paragraph supports")
-            continue
-        if not good and not _connective(body):
-            removed.append(body.strip())  # a claim with no source (or an echoed instruction)
-            continue
-        if good and _shared(body, evidence) < MIN_SHARED:
-            removed.append(body.strip())  # cites a real paragraph that says something else
-            notes.append("removed a sentence that has too little in common with the paragraphs it cites")
-            continue
+        if not good:
+            facts = facts_in(body)
+            if facts or not _connective(body):
+                removed.append(body.strip())  # a claim with no source (or an echoed instruction)
+                if facts:
+                    notes.append(f"removed a sentence whose {', '.join(facts)} no paragraph is cited for")
+                continue
+        else:
+            verdict = judge.judge(body, [Evidence.of_chunk(by_id[cites[m].chunk_id]) for m in dict.fromkeys(good)])
+            if not verdict.supported:
+                removed.append(body.strip())
+                notes.append(f"removed a sentence: {verdict.reason}")
+                continue
         kept.append(sent)
         used += [m for m in good if m not in used]
 
