@@ -4,11 +4,11 @@ Per sentence, *recall*: the sentence has at least one citation and its cited chu
 together support it. Per citation, *precision*: it supports the sentence alone, or the
 sentence is supported with it and not without it.
 
-"Supports", offline, is the rule of ``rag/verify.py``: every number, date, amount and
-《title》 of the sentence (``textnorm.facts_in``) occurs, after NFKC normalisation, in the
-support text (``verify.support_text``: chunk text plus its proposal id, title, proposers,
-department, heading, year) of the *valid* cited chunks; a citation is valid when its quote
-occurs verbatim (normalised) in its chunk. A run file gives the chunk's text in
+"Supports", offline, is the verdict of the grounding judge the answerers' verifier uses
+(``rag/answer/judge.py``: figures, dates, names, each clause's words, polarity and scope)
+over the *valid* cited chunks, each with the identity it vouches for (proposal id, title,
+proposers, department, heading, year); a citation is valid when its quote occurs verbatim
+(normalised) in its chunk, or when it gives no quote. A run file gives the chunk's text in
 ``contexts``; a chunk not there is looked up in the parsed corpus; when neither knows it,
 the quote itself stands in for the chunk and must be verbatim in the proposal's source file.
 """
@@ -20,9 +20,11 @@ from dataclasses import dataclass, field, replace
 
 from evals.corpus import CorpusView
 from evals.metrics import is_refusal
+from rag.answer.judge import JUDGE, Evidence
+from rag.answer.judge import Judge as GroundingJudge
+from rag.answer.verify import split_sentences
 from rag.core.textnorm import contains, facts_in, norm
 from rag.core.types import Chunk
-from rag.answer.verify import split_sentences, support_text
 from rag.core.lexicon import MARKER
 
 
@@ -42,7 +44,7 @@ class CitationVerdict:
 class SentenceVerdict:
     text: str
     facts: list[str]
-    missing: list[str]  # facts no valid cited chunk contains
+    missing: list[str]  # what no valid cited chunk supports (the judge's reason), [] when supported
     supported: bool
     citations: list[CitationVerdict] = field(default_factory=list)
     judge_supported: bool | None = None
@@ -68,7 +70,7 @@ class Cited:
     """What one citation vouches for: its support text, when its quote checks out."""
 
     verdict: CitationVerdict
-    support: str  # normalised; "" when the citation is not valid
+    evidence: Evidence | None  # None when the citation is not valid
     passage: str  # the raw chunk text (shown to the LLM judge)
 
 
@@ -78,13 +80,13 @@ def resolve_citation(cit: dict, contexts: dict[str, dict], corpus: CorpusView | 
     ctx = contexts.get(cid) if cid else None
     text = ctx["text"] if ctx and ctx.get("text") is not None else (known.text if known else None)
     if text is not None:
-        ok = contains(text, quote)
+        ok = not quote or contains(text, quote)  # no quote: the judge alone decides
         chunk = replace(known, text=text) if known else _chunk_like(cit, ctx or {}, text, corpus)
     else:  # a chunk nobody can show: its quote must at least be in the source file
         ok = bool(corpus) and corpus.quote_in_source(quote, pid)  # type: ignore[union-attr]
         chunk, text = _chunk_like(cit, {}, quote, corpus), quote
     v = CitationVerdict(str(cit.get("marker", "")), cid, pid, quote, ok)
-    return Cited(v, norm(support_text(chunk)) if ok else "", text)
+    return Cited(v, Evidence.of_chunk(chunk) if ok else None, text)
 
 
 def _chunk_like(cit: dict, ctx: dict, text: str, corpus: CorpusView | None) -> Chunk:
@@ -97,12 +99,13 @@ def _chunk_like(cit: dict, ctx: dict, text: str, corpus: CorpusView | None) -> C
                  heading=cit.get("heading") or ctx.get("heading"))
 
 
-def supports(facts: list[str], cited: list[Cited]) -> tuple[bool, list[str]]:
-    """(supported, missing facts) for a sentence's facts against a set of citations."""
-    valid = [c for c in cited if c.verdict.quote_ok]
-    evidence = "\n".join(c.support for c in valid)
-    missing = [f for f in facts if f.strip("《》") not in evidence]
-    return bool(valid) and not missing, missing
+def supports(sentence: str, cited: list[Cited], judge: GroundingJudge = JUDGE) -> tuple[bool, list[str]]:
+    """(supported, what is unsupported) for a sentence against a set of citations."""
+    valid = [c.evidence for c in cited if c.verdict.quote_ok and c.evidence is not None]
+    if not valid:
+        return False, ["no valid citation"]
+    v = judge.judge(sentence, valid)
+    return v.supported, [] if v.supported else [v.item or v.reason]
 
 
 Judge = Callable[[str, list[str]], bool]  # (sentence, passages) -> do the passages support it?
@@ -120,12 +123,12 @@ def grade_citations(answer: dict, corpus: CorpusView | None = None, judge: Judge
         if is_connective(body) and not markers:
             continue
         cited = [resolve_citation(by_marker[m], contexts, corpus) if m in by_marker
-                 else Cited(CitationVerdict(m, None, None, "", False), "", "") for m in markers]
+                 else Cited(CitationVerdict(m, None, None, "", False), None, "") for m in markers]
         facts = facts_in(body)
-        ok, missing = supports(facts, cited)
+        ok, missing = supports(body, cited)
         for c in cited:
-            alone, _ = supports(facts, [c])
-            without, _ = supports(facts, [o for o in cited if o is not c])
+            alone, _ = supports(body, [c])
+            without, _ = supports(body, [o for o in cited if o is not c])
             c.verdict.precise = alone or (ok and not without)
         sv = SentenceVerdict(body, facts, missing, ok, [c.verdict for c in cited])
         if judge is not None:

@@ -35,7 +35,6 @@ _NONWORD = re.compile(r"[\W_]+")
 _ATTRIBUTION = re.compile(r"^(?:据|根据|按照|按)?[^，,。；]{0,18}?(?:答复|提案|回复|来函|材料)(?:中|里)?"
                           r"(?:称|表示|指出|提到|显示|反映|说|介绍|提出|认为|明确)?[，,:：]?"
                           r"|^[^，,。；]{2,16}?(?:表示|指出|介绍|回应|透露)[，,:：]?")
-_SELF = ("我局", "本局", "我委", "本委", "我办", "本办", "我中心", "我单位", "我部", "我们")
 _PLAN_WILL = ("将于", "将在", "将会", "将进一步", "将继续", "将加快", "将积极", "将逐步", "将推动", "将开展",
               "将建", "将完成", "将实现", "将启动", "将出台", "将研究", "将争取", "将全面", "将加大", "将持续",
               "将联合", "将会同", "将组织", "将提高", "将统筹", "将适时", "将按", "将探索", "今后", "未来")
@@ -64,6 +63,7 @@ class Verdict:
     reason: str = ""  # what has no support; "" when supported
     check: str = ""  # figure | unit | date | entity | polarity | scope | overlap | none
     located: list[str] = field(default_factory=list)  # the paragraph clauses the sentence rests on
+    item: str = ""  # the figure, date or name with no support, when it is one
 
     def to_json(self) -> dict:
         return {"supported": self.supported, "reason": self.reason, "check": self.check}
@@ -105,11 +105,11 @@ class Judge:
             digits = re.sub(r"[^\d.]", "", f.text)
             if same_value or (digits and any(abs(g.value * k - f.value) < 1e-6 * max(1, f.value)
                                              for g in ctx.figures for k in (1e4, 1e-4, 1e8, 1e-8, 1e3, 1e-3))):
-                return Verdict(False, f"unit or magnitude of {f.text} is not in the cited paragraphs", "unit")
+                return Verdict(False, f"unit or magnitude of {f.text} is not in the cited paragraphs", "unit", item=f.text)
             unit_only = f.unit and any(g.unit == f.unit for g in ctx.figures)
             if not unit_only and digits and digits in ctx.flat_digits and not f.unit:
                 continue
-            return Verdict(False, f"figure {f.text} is not in the cited paragraphs", "figure")
+            return Verdict(False, f"figure {f.text} is not in the cited paragraphs", "figure", item=f.text)
         return None
 
     def _dates(self, body: str, ctx: "_Context") -> Verdict | None:
@@ -118,52 +118,44 @@ class Judge:
                 continue
             if d.year and d.month is None and d.part is None and str(d.year) in ctx.flat:
                 continue  # 2021年 inside "2021—2025年"
-            return Verdict(False, f"date {d.text} is not in the cited paragraphs", "date")
+            return Verdict(False, f"date {d.text} is not in the cited paragraphs", "date", item=d.text)
         return None
 
     def _names(self, body: str, ctx: "_Context") -> Verdict | None:
         for t in C.titles(body):
             if not _title_in(t, ctx.flat):
-                return Verdict(False, f"《{t}》 is not in the cited paragraphs", "entity")
+                return Verdict(False, f"《{t}》 is not in the cited paragraphs", "entity", item=f"《{t}》")
         for q in C.quoted(body):
             if q not in ctx.flat:
-                return Verdict(False, f"“{q}” is not in the cited paragraphs", "entity")
+                return Verdict(False, f"“{q}” is not in the cited paragraphs", "entity", item=q)
+        v = self._departments(body, ctx)
+        if v is not None:
+            return v
         for t in C.towns(body) - ctx.towns:
-            return Verdict(False, f"place {t} is not in the cited paragraphs", "entity")
+            return Verdict(False, f"place {t} is not in the cited paragraphs", "entity", item=t)
         for name in C.named_bodies(body):
             # a swap shows as another body of the same kind in the paragraph (石龙医院 for 石碣医院)
             word = C.body_word(name)
             if not C.name_supported(name, ctx.flat) and any(C.body_word(o) == word for o in ctx.bodies):
-                return Verdict(False, f"{name} is not in the cited paragraphs", "entity")
+                return Verdict(False, f"{name} is not in the cited paragraphs", "entity", item=name)
         return None
 
-    def _departments(self, clause: str, where: str, ctx: "_Context", excused: list[str]) -> Verdict | None:
-        """Departments of ``clause`` must be named by the paragraphs or be a cited chunk's own.
-        With no chunk identity, one department the text does not name may be the reply's
-        author ("联合市自然资源局制定…" in 市工信局's reply), unless the paragraph clause it
-        rests on names another department in its place."""
-        named = C.departments(clause)
-        missing = named - ctx.departments
-        if not missing:
-            return None
-        if (not ctx.speaker and not excused and len(missing) == 1
-                and (C.departments(where) <= named or C.has_any(where, _SELF))):
-            excused.extend(missing)
-            return None
-        return Verdict(False, f"department {'、'.join(sorted(missing))} is not in the cited paragraphs", "entity")
+    def _departments(self, body: str, ctx: "_Context") -> Verdict | None:
+        """Departments must be named by the paragraphs or be a cited chunk's own (a reply's
+        paragraph says 我局; its chunk vouches for the department)."""
+        missing = C.departments(body) - ctx.departments
+        if missing:
+            return Verdict(False, f"department {'、'.join(sorted(missing))} is not in the cited paragraphs", "entity")
+        return None
 
     # ---- clauses --------------------------------------------------------------------------
     def _clauses(self, body: str, ctx: "_Context") -> Verdict:
         located: list[str] = []
-        excused: list[str] = []
         planned = False  # "力争年底前解决，实现全覆盖": the plan governs the clauses after it
         for clause in C.clauses(body):
             # figures, dates and titles are checked on their own; the words are what is left
             words = _NONWORD.sub("", C.strip_titles(_ATTRIBUTION.sub("", clause, count=1)))
             if len(words) < self.min_clause_chars:
-                v = self._departments(clause, "", ctx, excused)
-                if v is not None:
-                    return v
                 continue
             share, para, (where, window, sentence) = ctx.locate(words, clause)
             figs = C.figures(clause)
@@ -173,7 +165,7 @@ class Judge:
             if share < self.min_clause_share * (self.anchored_discount if anchored else 1.0):
                 return Verdict(False, f"no cited paragraph says “{clause}”", "overlap", located)
             located.append(where)
-            v = (_near_facts(clause, window, sentence, ctx) or self._departments(clause, where, ctx, excused) or _modality(
+            v = (_near_facts(clause, window, sentence, ctx) or _modality(
                 clause, where, window, ctx.prefix(para, where), ctx, para, planned))
             planned = planned or bool(C.has_any(clause, C.PLAN_SUPPORT) or C.has_any(clause, _PLAN_WILL))
             if v is not None:
@@ -191,11 +183,9 @@ def _near_facts(clause: str, window: str, sentence: str, ctx: "_Context") -> Ver
             if any(f.matches(g) for g in near):
                 continue
             if any(abs(g.value - f.value) < 1e-9 * max(1, abs(f.value)) for g in near):
-                return Verdict(False, f"unit of {f.text} differs from the cited paragraph", "unit")
+                return Verdict(False, f"unit of {f.text} differs from the cited paragraph", "unit", item=f.text)
     for kind, found in (("place", C.towns), ("department", C.departments)):
         mine, theirs = found(clause), found(window)
-        if kind == "department" and not ctx.speaker and C.has_any(window, _SELF) and len(mine - theirs) == 1:
-            continue  # "市商务局会同市工信局" for "我局会同市工信局": the author may be named
         if mine - theirs and theirs - mine:
             return Verdict(False, f"{kind} {'、'.join(sorted(mine - theirs))} where the cited paragraph has "
                                   f"{'、'.join(sorted(theirs - mine))}", "entity")
@@ -208,7 +198,7 @@ def _near_facts(clause: str, window: str, sentence: str, ctx: "_Context") -> Ver
         if any(d.supported_by(o) for o in near_d):
             continue
         if d.year is not None and d.month is None and d.part is None and any(o.year for o in near_d):
-            return Verdict(False, f"date {d.text} differs from the cited paragraph", "date")
+            return Verdict(False, f"date {d.text} differs from the cited paragraph", "date", item=d.text)
     return None
 
 
@@ -277,11 +267,7 @@ class _Context:
         self.year = next((e.year for e in evidence if e.year), None)
         self.figures = [f for e in evidence for f in C.figures(e.text + "\n" + e.identity)]
         self.dates = [d for e in evidence for d in C.dates(e.text + "\n" + e.identity, e.year or self.year)]
-        self.named_departments = C.departments("\n".join(e.text for e in evidence))
-        self.speaker = {department_key(e.department) for e in evidence if e.department}
-        self.departments = self.named_departments | self.speaker | C.departments(
-            "\n".join(e.identity for e in evidence))
-        self.self_reference = any(s in self.flat for s in _SELF)
+        self.departments = C.departments(self.flat) | {department_key(e.department) for e in evidence if e.department}
         self.towns = C.towns(self.flat)
         self.bodies = C.named_bodies(self.flat)
         self._identity = [norm(e.identity) for e in evidence]
