@@ -14,6 +14,7 @@ from rag.cli import api as api_commands
 from rag.cli import evals as eval_commands
 from rag.cli import serve as serve_commands
 from rag.cli import staff as staff_commands
+from rag.cli import verify as verify_commands
 from rag.cli.common import DataDir, app, assistant, console, error_line, fail, stage_progress
 from rag.core.errors import ErrorCode, ProposalError, RequestError
 from rag.core.types import Filters
@@ -150,7 +151,7 @@ def ask(question: Optional[str] = typer.Argument(None),
     out.print(f"[dim]{ans.mode} · {ans.timings_ms.get('total', 0):.0f} ms[/dim]")
 
 
-for _commands in (api_commands, eval_commands, serve_commands, staff_commands):
+for _commands in (api_commands, eval_commands, serve_commands, staff_commands, verify_commands):
     _commands.register(app)
 
 
