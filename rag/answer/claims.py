@@ -148,7 +148,8 @@ _LIST_NO = re.compile(r"(?m)^\s*\d{1,2}[.、](?!\d)\s*")  # "1. 20220239《…�
 _PER_FIRST = re.compile(r"每(秒|小时)(\d+(?:\.\d+)?(?:万|亿)?)(立方米|吨|公里|米)")
 
 
-def figures(text: str) -> list[Figure]:
+@lru_cache(maxsize=8192)
+def figures(text: str) -> tuple[Figure, ...]:
     """Quantities stated in ``text`` (years, months and days are dates, see ``dates``)."""
     t = _PER_FIRST.sub(r"\2\3每\1", strip_titles(norm(_LIST_NO.sub(" ", nfkc(text)))))
     out = []
@@ -179,7 +180,7 @@ def figures(text: str) -> list[Figure]:
         v = float(m.group(1)) if m.group(1).isdigit() else cn_number(m.group(1))
         if v is not None:
             out.append(Figure(v, "第", m.group(0)))
-    return out
+    return tuple(out)
 
 
 _ORDINAL = re.compile(r"第([一二三四五六七八九十]{1,3}|\d{1,3})(?=[^\d一二三四五六七八九十])")
@@ -221,13 +222,14 @@ _PART = {"底": "end", "末": "end", "下半年": "end", "初": "start", "上半
 _PART_RE = "下半年|上半年|第四季度|四季度|第一季度|一季度|底|末|初"
 _REL = {"今年": 0, "本年": 0, "当年": 0, "年内": 0, "去年": -1, "明年": 1}
 _DATE = re.compile(
-    rf"(?:(?P<y>(?:19|20)\d{{2}})年|(?P<rel>今年|本年|当年|年内|去年|明年)(?!同期))?"
+    rf"(?=\d|今年|本年|当年|年内|去年|明年)(?:(?P<y>(?:19|20)\d{{2}})年|(?P<rel>今年|本年|当年|年内|去年|明年)(?!同期))?"
     rf"(?:(?P<m1>\d{{1,2}})[—–\-~至到])?(?:(?P<m>\d{{1,2}})月(?:份)?)?(?:(?P<d>\d{{1,2}})日)?"
     rf"(?P<part>{_PART_RE})?")
 _BARE_PART = re.compile(rf"(?<![\d年])(?:年底|年末|年初|{_PART_RE[:_PART_RE.index('|底')]})")
 
 
-def dates(text: str, base_year: int | None = None) -> list[Date]:
+@lru_cache(maxsize=8192)
+def dates(text: str, base_year: int | None = None) -> tuple[Date, ...]:
     """Dates stated in ``text``; 今年/年内/年底 without a year take ``base_year``."""
     t = norm(text)
     out = []
@@ -245,7 +247,7 @@ def dates(text: str, base_year: int | None = None) -> list[Date]:
     for m in _BARE_PART.finditer(t):  # 年底前完成 with no year: the proposal's year
         word = m.group(0)
         out.append(Date(base_year, None, None, _PART.get(word[1:] if word.startswith("年") else word), word))
-    return out
+    return tuple(out)
 
 
 # ---- entities -----------------------------------------------------------------------------
@@ -255,7 +257,8 @@ def _department_forms() -> tuple[str, ...]:
     return tuple(sorted(forms, key=len, reverse=True))
 
 
-def departments(text: str) -> set[str]:
+@lru_cache(maxsize=8192)
+def departments(text: str) -> frozenset[str]:
     """Department keys named in ``text`` (市人社局 = 市人力资源和社会保障局)."""
     t = norm(text)
     found = set()
@@ -266,16 +269,17 @@ def departments(text: str) -> set[str]:
             if not any(i >= a and i + len(f) <= b for a, b in found_spans(found)):
                 found.add((department_key(f), i, i + len(f)))
             start = i + len(f)
-    return {k for k, _, _ in found}
+    return frozenset(k for k, _, _ in found)
 
 
 def found_spans(found: set) -> list[tuple[int, int]]:
     return [(a, b) for _, a, b in found]
 
 
-def towns(text: str) -> set[str]:
+@lru_cache(maxsize=8192)
+def towns(text: str) -> frozenset[str]:
     t = norm(text)
-    return {x for x in TOWNS if x in t}
+    return frozenset(x for x in TOWNS if x in t)
 
 
 _TITLE = re.compile(r"《([^《》]{2,60})》")
@@ -297,7 +301,8 @@ def quoted(text: str) -> list[str]:
 _ORG = re.compile("(" + "|".join(sorted(map(re.escape, ORG_SUFFIX), key=len, reverse=True)) + ")")
 
 
-def named_bodies(text: str) -> list[str]:
+@lru_cache(maxsize=8192)
+def named_bodies(text: str) -> tuple[str, ...]:
     """Proper names ending in a body word ("石碣医院", "东莞理工学院", "黄牛埔水库"): the run of
     name characters before the suffix plus the suffix, at least two characters of name."""
     t = norm(_TITLE.sub("，", nfkc(text)))
@@ -317,7 +322,7 @@ def named_bodies(text: str) -> list[str]:
                 name = name[k + len(g):]
         if len(name) - len(m.group(0)) >= 2 or (name.startswith("市") and len(name) > len(m.group(0))):
             out.append(name)
-    return out
+    return tuple(out)
 
 
 def body_word(name: str) -> str:
@@ -344,9 +349,10 @@ def name_supported(name: str, evidence: str, suffix_len: int | None = None) -> b
 _CLAUSE_SPLIT = re.compile(r"[，,；;。！？!?：:\n]+")
 
 
-def clauses(text: str) -> list[str]:
+@lru_cache(maxsize=8192)
+def clauses(text: str) -> tuple[str, ...]:
     """Clauses of ``text``, normalised (so 1,000 is one number, not two clauses)."""
-    return [c for c in (x.strip() for x in _CLAUSE_SPLIT.split(norm(text))) if c]
+    return tuple(c for c in (x.strip() for x in _CLAUSE_SPLIT.split(norm(text))) if c)
 
 
 def has_any(text: str, words) -> list[str]:

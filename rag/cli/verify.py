@@ -65,9 +65,12 @@ def verify_command(
         console.print(f"[red]skipped[/red] {e}", highlight=False)
     if any(r.label for r in judged):
         columns = {"agreement": Agreement.of(judged, verdicts)}
+        chosen = []
         if cv:
-            columns["grouped 5-fold CV"] = cross_validate([r for r in judged if r.label])[0]
+            columns["grouped 5-fold CV"], chosen = cross_validate([r for r in judged if r.label])
         console.print(table(columns), highlight=False)
+        for i, j in enumerate(chosen, 1):
+            console.print(f"fold {i}: min_clause_share {j.min_clause_share}, anchored_discount {j.anchored_discount}")
     console.print(f"{len(judged)} records judged, {sum(v['supported'] for v in verdicts)} supported"
                   + (f", {len(errors)} skipped" if errors else ""))
     if errors:
