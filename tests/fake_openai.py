@@ -165,3 +165,43 @@ def numbered(body: dict) -> dict[int, str]:
 
 def first_sentence(text: str) -> str:
     return re.split(r"(?<=[。；！？])", text)[0]
+
+
+# ---- replies as chat models really write them ------------------------------------------------
+# Each shape builds its reply from the paragraphs the model was shown: ``good`` is the first
+# sentence of paragraph 1 (supported), ``bad`` the same sentence with its first figure changed,
+# or — when it states none — with a department it does not name (unsupported).
+def corrupt(sentence: str) -> str:
+    m = re.search(r"\d+", sentence)
+    if m:
+        return sentence[:m.start()] + str(int(m.group(0)) + 7) + sentence[m.end():]
+    return "市教育局会同市财政局" + sentence
+
+
+def _parts(body: dict) -> tuple[str, str, str]:
+    paras = numbered(body)
+    good = first_sentence(paras[1])
+    second = first_sentence(paras[2]) if 2 in paras else good
+    return good, corrupt(good), second
+
+
+def _bare(s: str) -> str:
+    return s.rstrip("。；！？")
+
+
+RECORDED: dict[str, Callable[[dict], str]] = {
+    # 【n】 markers, Markdown bullets and bold, sources headed 来源： with 「」 quotes
+    "cn_brackets_bold_list": lambda b: (lambda g, x, s2: (
+        f"根据答复：\n- **{_bare(g)}**【1】。\n- {_bare(x)}【1】。\n\n来源：\n【1】「{g}」"))(*_parts(b)),
+    # [1,2] and a sources list headed 参考： with “” quotes
+    "comma_markers_reference": lambda b: (lambda g, x, s2: (
+        f"{_bare(g)}[1,2]。{_bare(x)}[1]。\n\n**参考：**\n[1] “{g}”\n[2] “{s2}”"))(*_parts(b)),
+    # [1][2] with no sources list at all
+    "adjacent_markers_no_sources": lambda b: (lambda g, x, s2: f"{_bare(g)}[1][2]。\n{_bare(x)}[2][1]。")(*_parts(b)),
+    # footnote markers [^1] and footnote lines without quote marks
+    "footnotes_unquoted": lambda b: (lambda g, x, s2: (
+        f"1. {_bare(g)}[^1]。\n2. {_bare(x)}[^1]。\n\n[^1]: {g}"))(*_parts(b)),
+    # markers inside bold text, a sources list that describes instead of quoting
+    "bold_markers_described_sources": lambda b: (lambda g, x, s2: (
+        f"### 答复要点\n**{_bare(g)}[1]**。\n**{_bare(x)}[1]**。\n\n引用：\n[1] 科技局的答复"))(*_parts(b)),
+}

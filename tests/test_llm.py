@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answer.assistant import LLM_FALLBACK, Assistant
-from tests.fake_openai import FakeOpenAI, context_of, first_sentence, numbered
+from tests.fake_openai import RECORDED, FakeOpenAI, _bare, _parts, context_of, first_sentence, numbered
 
 QUESTION = "科技局怎么答复人才引进的建议?"
 
@@ -117,3 +117,24 @@ def test_follow_up_is_rewritten_by_the_model(llm_assistant, fake_openai):
     assert "追问：那人社局呢?" in context_of(rewrite_req)
     assert "问题：市人力资源和社会保障局怎么答复人才引进的建议？" in context_of(answer_req)
     assert ans.question == "那人社局呢?" and not ans.abstained
+
+
+@pytest.mark.parametrize("shape", sorted(RECORDED))
+def test_chat_model_reply_shapes_keep_supported_and_strike_unsupported(llm_assistant, fake_openai, shape):
+    """Markers as 【1】 [1,2] [1][2] [^1], Markdown lists and bold, sources headed 来源/参考/引用
+    or absent, quotes in 「」 “” or none: the supported sentence survives, the altered one goes."""
+    seen: dict = {}
+
+    def answer(body):
+        seen["good"], seen["bad"], _ = _parts(body)
+        return RECORDED[shape](body)
+
+    fake_openai.reply_with(answer)
+    ans = llm_assistant.ask(QUESTION)
+    good, bad = _bare(seen["good"]), _bare(seen["bad"])
+    assert ans.mode == "llm" and not ans.abstained
+    assert good in ans.answer and bad not in ans.answer
+    assert any(bad in r for r in ans.removed)
+    assert all(m not in ans.answer for m in ("【", "[^", "**", "来源：", "参考："))
+    by_id = {h.chunk.id: h.chunk for h in ans.contexts}
+    assert ans.citations and all(c.quote in by_id[c.chunk_id].text for c in ans.citations)

@@ -12,6 +12,7 @@ from rag.answer.answerer import AnswererFailed, Request
 from rag.core.errors import ProposalError
 from rag.stores.openai_adapter import chat_model, safe_error
 from rag.core.settings import Settings
+from rag.core.textnorm import contains
 from rag.core.types import Answer, Citation, Hit
 from rag.core.lexicon import MARKER, SECTION_LABEL
 
@@ -26,7 +27,17 @@ SYSTEM = """你是东莞市政协提案库的问答助手。只能依据用户�
 3. 如果资料不足以回答，只回答：未在提案库中找到与该问题相关的内容。
 4. 回答之后另起一行写“引用：”，然后每行写一条：[n]「从资料n中逐字摘录的原文句子」。"""
 
-_QUOTE_LINE = re.compile(r"^\s*\[(\d{1,3})\]\s*[「“\"]?(.+?)[」”\"]?\s*$")
+# Markers as chat models write them: [1] 【1】 ［1］ [^1] [1,2] [1、2] [1][2]
+_MARKER_GROUP = re.compile(r"[\[【［]\^?\s*(\d{1,3}(?:\s*[,，、]\s*\^?\d{1,3})*)\s*[\]】］]")
+# the line that starts the list of sources, however the model heads it
+_SOURCES_HEAD = re.compile(r"^[ \t]*(?:#{1,6}[ \t]*)?(?:\*\*|__)?[ \t]*(?:引用|来源|参考资料|参考|资料来源|出处|引文)[ \t]*"
+                           r"(?:\*\*|__)?[ \t]*(?:[:：][ \t]*(?:\*\*|__)?[ \t]*|$)", re.M)
+_TRAILING_SOURCE = re.compile(r"^\s*(?:[-*+]\s*)?\[\d{1,3}\]\s*(?:[:：]|[「“\"『])")
+# one source: "[1]「原文」", "- [1]：“原文”", "[^1]: 原文", "1. 原文"
+_SOURCE_LINE = re.compile(r"^\s*(?:[-*+]\s*)?(?:\[\^?(\d{1,3})\]|(\d{1,3})[.、])\s*[:：]?\s*(.*?)\s*$")
+_QUOTED = re.compile(r"[「“\"『]([^」”\"』]+)[」”\"』]")
+_MARKDOWN = re.compile(r"\*\*|__|^\s*#{1,6}\s+|^\s*>\s?", re.M)
+_BULLET = re.compile(r"(?m)^(\s*)(?:[-*+•]|\d{1,2}[.)、])\s+")
 
 
 def format_context(hits: list[Hit]) -> str:
@@ -45,20 +56,60 @@ def messages(question: str, hits: list[Hit]) -> list[tuple[str, str]]:
     return [("system", SYSTEM), ("human", f"{format_context(hits)}\n\n问题：{question}")]
 
 
+def normalise_markers(text: str) -> str:
+    """Every way of writing a citation marker as ``[n]`` ("【1】" "[^1]" "[1,2]" → "[1]" "[1]" "[1][2]")."""
+    return _MARKER_GROUP.sub(lambda m: "".join(f"[{n}]" for n in re.findall(r"\d{1,3}", m.group(1))), text)
+
+
+def _split_sources(text: str) -> tuple[str, list[str]]:
+    """The answer and its source lines: after a 引用/来源/参考 heading, or trailing footnote lines."""
+    m = None
+    for m in _SOURCES_HEAD.finditer(text):
+        pass  # the last heading: an answer may mention 参考 in passing, the list comes at the end
+    if m is not None and (m.start() == 0 or text[m.start() - 1] == "\n"):
+        head_end = m.end()
+        return text[:m.start()], text[head_end:].splitlines()
+    lines = text.splitlines()
+    k = len(lines)
+    while k > 0 and (not lines[k - 1].strip() or _TRAILING_SOURCE.match(lines[k - 1])):
+        k -= 1
+    return "\n".join(lines[:k]), lines[k:]
+
+
+_INLINE_SOURCES = re.compile(r"[（(]?(?:来源|参考|引用|出处)[:：]\s*(?:\[\d{1,3}\][、，,\s]*)+[)）]?\s*$", re.M)
+
+
+def _plain(body: str) -> str:
+    """Markdown emphasis, headings, quotes and list bullets off (the markers stay), and a
+    trailing "来源：[1][2]" that only repeats the markers."""
+    return _INLINE_SOURCES.sub("", _MARKDOWN.sub("", _BULLET.sub(r"\1", body)))
+
+
 def parse_output(text: str, question: str, hits: list[Hit]) -> Answer:
-    """Split the model's text into the answer and its quote list; markers map to ``hits``."""
-    m = re.search(r"\n\s*引用[:：]\s*", text)
-    body, quotes = (text[: m.start()], text[m.end():]) if m else (text, "")
+    """Split the model's text into the answer and its sources; markers map to ``hits``.
+
+    A source line gives a quote in 「」, “” or "" marks; unmarked text counts as a quote only
+    when it is verbatim in the chunk (otherwise it is a description such as "市公安局的答复"),
+    and a marker with no source line gets an empty quote, which the verifier fills in."""
+    body, source_lines = _split_sources(normalise_markers(text))
     cites: dict[str, Citation] = {}
-    for line in quotes.splitlines():
-        m = _QUOTE_LINE.match(line)
-        if m and 1 <= int(m.group(1)) <= len(hits):
-            cites.setdefault(m.group(1), Citation.of(m.group(1), hits[int(m.group(1)) - 1].chunk, m.group(2)))
+    for line in source_lines:
+        m = _SOURCE_LINE.match(_MARKDOWN.sub("", line))
+        if not m:
+            continue
+        n, rest = m.group(1) or m.group(2), m.group(3)
+        if not (1 <= int(n) <= len(hits)) or n in cites:
+            continue
+        chunk = hits[int(n) - 1].chunk
+        q = _QUOTED.search(rest)
+        quote = q.group(1).strip() if q else (rest if rest and contains(chunk.text, rest) else "")
+        cites[n] = Citation.of(n, chunk, quote)
+    body = _plain(body).strip()
     for n in MARKER.findall(body):
         if n not in cites and 1 <= int(n) <= len(hits):
-            # no quote given: the verifier repairs an empty quote from the chunk
+            # no quote given: the verifier locates one in the chunk
             cites[n] = Citation.of(n, hits[int(n) - 1].chunk, "")
-    return Answer(question=question, answer=body.strip(), abstained=False, mode="llm",
+    return Answer(question=question, answer=body, abstained=False, mode="llm",
                   citations=list(cites.values()), contexts=hits)
 
 
@@ -103,7 +154,7 @@ class LLMAnswerer:
         try:
             for delta in self.text_deltas(request.query, request.packed):
                 text += delta
-                yield text.split("\n引用")[0]
+                yield _split_sources(text)[0]  # the text so far, without its list of sources
         except ProposalError:
             raise
         except Exception as e:
