@@ -14,6 +14,7 @@ from pathlib import Path
 from evals.corpus import CorpusView
 from evals.dataset import Dataset, DatasetError, Question, dataset_paths, read_records, resolve
 from evals.grounding import Judge, grade_citations
+from evals.judge_set import shipped_agreement
 from evals.metrics import fact_found, is_refusal, question_metrics
 from evals.report import fmt as report_fmt
 from evals.report import write_run
@@ -45,6 +46,7 @@ def run_eval(dataset: str | Path, *, corpus: str | Path | None = None, configs: 
     llm_judge = _judge(settings, judge)
     run = EvalRun(dataset=ds.name, dataset_path=str(ds.path), corpus=str(ds.corpus) if ds.corpus else None,
                   configs={}, judge=llm_judge is not None, answerer="file" if answers else answerer)
+    run.grounding_judge = shipped_agreement()  # how far the citation scores can be trusted
     if view and view.failures:
         run.notes.append("corpus files that could not be parsed: " + "; ".join(map(str, view.failures)))
     if answers:

@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 from evals.dataset import DatasetError
@@ -177,6 +178,18 @@ class Agreement:
 def agreement(records: list[JudgeRecord], judge: Judge = JUDGE, lookup: ChunkLookup | None = None,
               use_quote: bool = True) -> Agreement:
     return Agreement.of(records, run(records, judge, lookup, use_quote))
+
+
+@lru_cache(maxsize=1)
+def shipped_agreement() -> dict | None:
+    """The judge's agreement on the shipped labelled dev set (None when it is absent)."""
+    if not JUDGE_SET.exists():
+        return None
+    records, _ = read_judge_records(JUDGE_SET)
+    out = agreement(records).to_json()
+    out["dataset"] = str(JUDGE_SET.relative_to(JUDGE_SET.parents[2]))
+    out["n"] = len(records)
+    return out
 
 
 # ---- grouped cross-validation ---------------------------------------------------------------

@@ -49,6 +49,7 @@ def markdown(run: EvalRun) -> str:
            "## Overall", "", "| metric | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     for m in _metrics_present(run):
         out.append(f"| {LABELS.get(m, m)} | " + " | ".join(fmt(m, run.configs[c].overall.get(m)) for c in names) + " |")
+    out += _judge_lines(run)
     out += ["", "## By question type", ""]
     for c in names:
         cr = run.configs[c]
@@ -72,6 +73,21 @@ def markdown(run: EvalRun) -> str:
     if notes:
         out += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
     return "\n".join(out)
+
+
+def _judge_line(run: EvalRun) -> str | None:
+    j = run.grounding_judge
+    if not j:
+        return None
+    return (f"Citation recall and precision are the grounding judge's verdicts; on its labelled set "
+            f"({j['dataset']}, {j['n']} sentences) it keeps {fmt('', j['supported_kept'])} of the supported "
+            f"sentences and catches {fmt('', j['unsupported_caught'])} of the unsupported ones "
+            f"(agreement {fmt('', j['overall'])}; per kind: `proposals verify {j['dataset']}`).")
+
+
+def _judge_lines(run: EvalRun) -> list[str]:
+    line = _judge_line(run)
+    return ["", line] if line else []
 
 
 # ---- HTML ---------------------------------------------------------------------------------
@@ -224,6 +240,7 @@ def html(run: EvalRun) -> str:
             f"{_n(run)} questions · answerer {escape(run.answerer)} · LLM judge {'on' if run.judge else 'off'} · "
             f"{escape(run.created)}</p>",
             "<h2>Overall</h2>", _overall_table(run),
+            f'<p class="meta">{escape(_judge_line(run) or "")}</p>',
             "<h2>By question type</h2>", f'<div class="charts">{"".join(charts)}</div>']
     outl = [(c, o) for c, cr in run.configs.items() for o in cr.outlines]
     if outl:

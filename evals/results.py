@@ -116,6 +116,7 @@ class EvalRun:
     answerer: str = "extractive"
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
     checks: list[CheckLine] = field(default_factory=list)  # filled by check()
+    grounding_judge: dict | None = None  # the citation judge's agreement on its labelled set
 
     def to_json(self) -> dict:
         return json.loads(json.dumps(asdict(self), ensure_ascii=False, default=str))

@@ -97,7 +97,9 @@ _UNITS = {
 COUNT_UNITS = frozenset("个 家 所 座 处 台 辆 间 套 张 条 宗 件 项 批 场 次 期 户 门 片 支 班 类 份".split())
 _UNIT_RE = "|".join(sorted(map(re.escape, _UNITS), key=len, reverse=True))
 _MAG = {"万": 1e4, "亿": 1e8, "千": 1e3, "百": 1e2, "万亿": 1e12}
-_FIG = re.compile(rf"(?P<num>\d+(?:\.\d+)?|[{_CN_NUM}]+)(?P<mag>万亿|万|亿)?(?P<unit>{_UNIT_RE})?")
+# Chinese numerals count only with a magnitude or unit after them (三千二百个; not 一是, 统一)
+_FIG = re.compile(rf"(?P<num>\d+(?:\.\d+)?|[{_CN_NUM}]+(?=(?:万亿|万|亿)?(?:{_UNIT_RE})))"
+                  rf"(?P<mag>万亿|万|亿)?(?P<unit>{_UNIT_RE})?")
 
 
 def cn_number(s: str) -> float | None:
@@ -151,7 +153,7 @@ _PER_FIRST = re.compile(r"每(秒|小时)(\d+(?:\.\d+)?(?:万|亿)?)(立方米|�
 @lru_cache(maxsize=8192)
 def figures(text: str) -> tuple[Figure, ...]:
     """Quantities stated in ``text`` (years, months and days are dates, see ``dates``)."""
-    t = _PER_FIRST.sub(r"\2\3每\1", strip_titles(norm(_LIST_NO.sub(" ", nfkc(text)))))
+    t = _PER_FIRST.sub(r"\2\3每\1", strip_titles(norm(_LIST_NO.sub(" ", text))))
     out = []
     for m in _FIG.finditer(t):
         num, mag, unit = m.group("num"), m.group("mag"), m.group("unit") or ""

@@ -46,6 +46,11 @@ def find_verbatim(haystack: str, needle: str) -> tuple[int, int] | None:
     n = norm(needle)
     if not n:
         return None
+    exact = haystack.find(needle.strip())
+    if needle.strip() and exact >= 0 and norm(needle.strip()) == n:  # the common case: quoted as written
+        return exact, exact + len(needle.strip())
+    if n not in norm(haystack):  # cheaper than the character map, and the usual answer for a non-quote
+        return None
     h, m = norm_with_map(haystack)
     pos = h.find(n)
     if pos < 0:
