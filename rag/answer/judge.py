@@ -35,6 +35,7 @@ _NONWORD = re.compile(r"[\W_]+")
 _ATTRIBUTION = re.compile(r"^(?:据|根据|按照|按)?[^，,。；]{0,18}?(?:答复|提案|回复|来函|材料)(?:中|里)?"
                           r"(?:称|表示|指出|提到|显示|反映|说|介绍|提出|认为|明确)?[，,:：]?"
                           r"|^[^，,。；]{2,16}?(?:表示|指出|介绍|回应|透露)[，,:：]?")
+_SELF = ("我局", "本局", "我委", "本委", "我办", "本办", "我中心", "本中心", "我单位")
 _PLAN_WILL = ("将于", "将在", "将会", "将进一步", "将继续", "将加快", "将积极", "将逐步", "将推动", "将开展",
               "将建", "将完成", "将实现", "将启动", "将出台", "将研究", "将争取", "将全面", "将加大", "将持续",
               "将联合", "将会同", "将组织", "将提高", "将统筹", "将适时", "将按", "将探索", "今后", "未来")
@@ -186,6 +187,8 @@ def _near_facts(clause: str, window: str, sentence: str, ctx: "_Context") -> Ver
                 return Verdict(False, f"unit of {f.text} differs from the cited paragraph", "unit", item=f.text)
     for kind, found in (("place", C.towns), ("department", C.departments)):
         mine, theirs = found(clause), found(window)
+        if kind == "department" and C.has_any(window, _SELF):
+            theirs = theirs | ctx.own  # 我局 is the chunk's own department
         if mine - theirs and theirs - mine:
             return Verdict(False, f"{kind} {'、'.join(sorted(mine - theirs))} where the cited paragraph has "
                                   f"{'、'.join(sorted(theirs - mine))}", "entity")
@@ -215,6 +218,7 @@ def _modality(clause: str, where: str, window: str, prefix: str, ctx: "_Context"
     ``where`` it rests on (``window``: it and the clause after it; ``prefix``: what precedes
     it in its paragraph sentence; ``planned``: an earlier clause of the sentence is a plan)."""
     c = norm(clause)
+    planned = planned or bool(C.has_any(c, C.PLAN_SUPPORT) or C.has_any(c, _PLAN_WILL))
     if C.done_claim(c) and not C.has_any(c, C.NEGATION) and not planned and not _says_done(where, window, prefix, ctx, para):
         return Verdict(False, f"“{clause}” states as done what the cited paragraph does not report as done",
                        "polarity")
@@ -267,7 +271,8 @@ class _Context:
         self.year = next((e.year for e in evidence if e.year), None)
         self.figures = [f for e in evidence for f in C.figures(e.text + "\n" + e.identity)]
         self.dates = [d for e in evidence for d in C.dates(e.text + "\n" + e.identity, e.year or self.year)]
-        self.departments = C.departments(self.flat) | {department_key(e.department) for e in evidence if e.department}
+        self.own = frozenset(department_key(e.department) for e in evidence if e.department)
+        self.departments = C.departments(self.flat) | self.own
         self.towns = C.towns(self.flat)
         self.bodies = C.named_bodies(self.flat)
         self._identity = [norm(e.identity) for e in evidence]
