@@ -187,7 +187,7 @@ def shipped_agreement() -> dict | None:
         return None
     records, _ = read_judge_records(JUDGE_SET)
     out = agreement(records).to_json()
-    out["dataset"] = str(JUDGE_SET.relative_to(JUDGE_SET.parents[2]))
+    out["dataset"] = str(JUDGE_SET.relative_to(JUDGE_SET.parents[3]))
     out["n"] = len(records)
     return out
 
@@ -204,7 +204,7 @@ def folds(records: list[JudgeRecord], k: int = 5) -> list[list[JudgeRecord]]:
     return out
 
 
-GRID = {"min_clause_share": (0.35, 0.4, 0.45, 0.5, 0.55, 0.6), "anchored_discount": (0.4, 0.5, 0.6, 0.7, 0.8, 1.0)}
+GRID = {"min_clause_share": (0.2, 0.3, 0.4, 0.5, 0.6), "anchored_discount": (0.4, 0.6, 0.8, 1.0)}
 
 
 def score(a: Agreement) -> float:
@@ -213,13 +213,15 @@ def score(a: Agreement) -> float:
 
 
 def choose(records: list[JudgeRecord], grid: dict[str, tuple] = GRID) -> Judge:
-    best, best_score = JUDGE, -1.0
+    """The thresholds that score best on ``records``; among equals the strictest (a missed
+    unsupported sentence costs more than a struck supported one)."""
+    best, best_key = JUDGE, None
     for share in grid["min_clause_share"]:
         for disc in grid["anchored_discount"]:
             j = replace(JUDGE, min_clause_share=share, anchored_discount=disc)
-            s = score(agreement(records, j))
-            if s > best_score:
-                best, best_score = j, s
+            key = (round(score(agreement(records, j)), 9), share, disc)
+            if best_key is None or key > best_key:
+                best, best_key = j, key
     return best
 
 

@@ -263,19 +263,14 @@ def _department_forms() -> tuple[str, ...]:
 def departments(text: str) -> frozenset[str]:
     """Department keys named in ``text`` (市人社局 = 市人力资源和社会保障局)."""
     t = norm(text)
-    found = set()
-    for f in _department_forms():
+    found: list[tuple[str, int, int]] = []
+    for f in _department_forms():  # longest first: 法院 inside 中级人民法院 is not a second one
         start = 0
         while (i := t.find(f, start)) >= 0:
-            # 教育局 inside 市教育局 counts once; 科技局 inside 东莞科技局 too
-            if not any(i >= a and i + len(f) <= b for a, b in found_spans(found)):
-                found.add((department_key(f), i, i + len(f)))
+            if not any(a <= i and i + len(f) <= b for _, a, b in found):
+                found.append((department_key(f), i, i + len(f)))
             start = i + len(f)
     return frozenset(k for k, _, _ in found)
-
-
-def found_spans(found: set) -> list[tuple[int, int]]:
-    return [(a, b) for _, a, b in found]
 
 
 @lru_cache(maxsize=8192)

@@ -35,7 +35,6 @@ _NONWORD = re.compile(r"[\W_]+")
 _ATTRIBUTION = re.compile(r"^(?:据|根据|按照|按)?[^，,。；]{0,18}?(?:答复|提案|回复|来函|材料)(?:中|里)?"
                           r"(?:称|表示|指出|提到|显示|反映|说|介绍|提出|认为|明确)?[，,:：]?"
                           r"|^[^，,。；]{2,16}?(?:表示|指出|介绍|回应|透露)[，,:：]?")
-_SELF = ("我局", "本局", "我委", "本委", "我办", "本办", "我中心", "本中心", "我单位")
 _PLAN_WILL = ("将于", "将在", "将会", "将进一步", "将继续", "将加快", "将积极", "将逐步", "将推动", "将开展",
               "将建", "将完成", "将实现", "将启动", "将出台", "将研究", "将争取", "将全面", "将加大", "将持续",
               "将联合", "将会同", "将组织", "将提高", "将统筹", "将适时", "将按", "将探索", "今后", "未来")
@@ -78,9 +77,9 @@ class Judge:
     ``min_clause_chars``: clauses shorter than this are connectives ("会", "此外") and need
     no words of their own."""
 
-    min_clause_share: float = 0.5
+    min_clause_share: float = 0.4
     min_clause_chars: int = 4
-    anchored_discount: float = 0.6
+    anchored_discount: float = 1.0
 
     def __call__(self, sentence: str, passages: list[str]) -> bool:
         """The evals' judge shape: (sentence, passage texts) -> supported."""
@@ -186,9 +185,9 @@ def _near_facts(clause: str, window: str, sentence: str, ctx: "_Context") -> Ver
             if any(abs(g.value - f.value) < 1e-9 * max(1, abs(f.value)) for g in near):
                 return Verdict(False, f"unit of {f.text} differs from the cited paragraph", "unit", item=f.text)
     for kind, found in (("place", C.towns), ("department", C.departments)):
-        mine, theirs = found(clause), found(window)
-        if kind == "department" and C.has_any(window, _SELF):
-            theirs = theirs | ctx.own  # 我局 is the chunk's own department
+        mine, theirs = found(_ATTRIBUTION.sub("", clause, count=1)), found(window)
+        if kind == "department":
+            mine = mine - ctx.own  # a reply's own department may always be named ("市卫健局会同市财政局…")
         if mine - theirs and theirs - mine:
             return Verdict(False, f"{kind} {'、'.join(sorted(mine - theirs))} where the cited paragraph has "
                                   f"{'、'.join(sorted(theirs - mine))}", "entity")
