@@ -159,3 +159,35 @@ def test_run_and_agreement_agree():
     records, _ = read_judge_records(JUDGE_SET)
     a = Agreement.of(records, run(records))
     assert a.share() == agreement(records).share()
+
+
+def _own_sentences(folder):
+    from ingest.chunker import chunk_proposal
+    from ingest.parser import parse_file
+    from rag.core.textnorm import answer_sentences
+
+    for f in sorted(folder.glob("*.txt")):
+        for c in chunk_proposal(parse_file(f)):
+            if c.section != "meta":
+                for s in answer_sentences(c.text):
+                    yield c, s
+
+
+def test_every_sentence_of_the_samples_is_supported_by_its_own_chunk():
+    """What the extractive answerer quotes must always pass: no check may reject a paragraph's
+    own words (a plan quoted as a plan, a pilot quoted with its 试点, 其中 with its 均)."""
+    from tests.conftest import SAMPLES
+
+    pairs = list(_own_sentences(SAMPLES))
+    rejected = [(c.id, s) for c, s in pairs if not JUDGE.judge(s + "[1]", [Evidence.of_chunk(c)]).supported]
+    assert len(pairs) > 500 and rejected == []
+
+
+@pytest.mark.shared
+def test_every_sentence_of_the_dev_corpora_is_supported_by_its_own_chunk():
+    corpora = [SHARED / "devset" / "corpus", SHARED / "devset2" / "corpus"]
+    if not all(c.exists() for c in corpora):
+        pytest.skip("../shared is absent")
+    rejected = [(c.id, s) for folder in corpora for c, s in _own_sentences(folder)
+                if not JUDGE.judge(s + "[1]", [Evidence.of_chunk(c)]).supported]
+    assert rejected == []

@@ -32,9 +32,9 @@ PLAN_SUPPORT = ("计划", "力争", "争取", "拟", "规划建设", "规划新�
 EFFORT = ("推动", "研究", "探索", "逐步", "鼓励", "引导", "争创", "正在")
 # universal scope a claim may state; it needs a paragraph that says as much
 # (均 of 平均/日均/人均 is an average, not "all"); 全市 alone says where, not "every one"
-UNIVERSAL = re.compile(r"全市所有|全部|所有|全面|全覆盖|全域|一律|(?<![日平人年月户亩生周])均|都已|都能|凡是|各镇街|每个镇|"
+UNIVERSAL = re.compile(r"全市所有|全部|所有(?![权制者])|全面|全覆盖|全域|一律|(?<![日平人年月户亩生周])均|都已|都能|凡是|各镇街|每个镇|"
                        r"全市各|全体|100%")
-UNIVERSAL_SUPPORT = re.compile(r"全部|所有|全面|全覆盖|全域|一律|(?<![日平人年月户亩生周])均|都|各|每个|每所|每家|全体|"
+UNIVERSAL_SUPPORT = re.compile(r"全部|所有(?![权制者])|全面|全覆盖|全域|一律|(?<![日平人年月户亩生周])均|都|各|每个|每所|每家|全体|"
                                r"100%|凡")
 # what narrows a statement to a part
 PARTIAL = ("试点", "部分", "其中", "首批", "个别", "选取", "局部", "逐步")
@@ -356,9 +356,16 @@ def has_any(text: str, words) -> list[str]:
     return [w for w in words if w in text]
 
 
-def done_claim(clause: str) -> list[str]:
-    """The words of ``clause`` that state something as done (已 but not 已于 a plan date)."""
-    return has_any(clause, DONE_CLAIM)
+def done_claim(clause: str, where: str = "") -> list[str]:
+    """The words of ``clause`` that state something as done and that ``where`` (the paragraph
+    clause it rests on) does not say in the same form: "实现全覆盖" quoting "实现全覆盖" claims
+    no more than the paragraph does; "实现了" or "已实现" for "力争实现" does."""
+    out = []
+    for w in DONE_CLAIM:
+        for m in re.finditer(re.escape(w) + "(了)?", clause):
+            if m.group(0) not in where or (w != "已" and "已" + w in clause and "已" + w not in where):
+                out.append(w)
+    return out
 
 
 def universal_claim(clause: str) -> list[str]:

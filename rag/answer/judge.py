@@ -152,6 +152,7 @@ class Judge:
     def _clauses(self, body: str, ctx: "_Context") -> Verdict:
         located: list[str] = []
         planned = False  # "力争年底前解决，实现全覆盖": the plan governs the clauses after it
+        asserted = False  # "已建成1家，实现全覆盖": so does a claim of done
         for clause in C.clauses(body):
             # figures, dates and titles are checked on their own; the words are what is left
             words = _NONWORD.sub("", C.strip_titles(_ATTRIBUTION.sub("", clause, count=1)))
@@ -166,8 +167,9 @@ class Judge:
                 return Verdict(False, f"no cited paragraph says “{clause}”", "overlap", located)
             located.append(where)
             v = (_near_facts(clause, window, sentence, ctx) or _modality(
-                clause, where, window, ctx.prefix(para, where), ctx, para, planned))
+                clause, where, window, ctx.prefix(para, where), ctx, para, planned, asserted))
             planned = planned or bool(C.has_any(clause, C.PLAN_SUPPORT) or C.has_any(clause, _PLAN_WILL))
+            asserted = asserted or "已" in clause
             if v is not None:
                 v.located = located
                 return v
@@ -212,13 +214,15 @@ def _title_in(title: str, flat: str) -> bool:
 
 
 def _modality(clause: str, where: str, window: str, prefix: str, ctx: "_Context", para: int,
-              planned: bool = False) -> Verdict | None:
+              planned: bool = False, asserted: bool = False) -> Verdict | None:
     """Polarity, modality, scope and strength of ``clause`` against the paragraph clause
     ``where`` it rests on (``window``: it and the clause after it; ``prefix``: what precedes
-    it in its paragraph sentence; ``planned``: an earlier clause of the sentence is a plan)."""
+    it in its paragraph sentence; ``planned`` / ``asserted``: an earlier clause of the sentence
+    is a plan / says something is done)."""
     c = norm(clause)
     planned = planned or bool(C.has_any(c, C.PLAN_SUPPORT) or C.has_any(c, _PLAN_WILL))
-    if C.done_claim(c) and not C.has_any(c, C.NEGATION) and not planned and not _says_done(where, window, prefix, ctx, para):
+    if (C.done_claim(c, "" if asserted else where) and not C.has_any(c, C.NEGATION) and not planned
+            and not _says_done(where, window, prefix, ctx, para)):
         return Verdict(False, f"“{clause}” states as done what the cited paragraph does not report as done",
                        "polarity")
     if C.has_any(c, C.NEGATION) and not C.has_any(where, C.NEGATION):
@@ -232,7 +236,10 @@ def _modality(clause: str, where: str, window: str, prefix: str, ctx: "_Context"
                 return Verdict(False, f"{verb}: the cited paragraph does not say so", "polarity")
     wide = C.universal_claim(c)
     if wide:
-        if not C.universal_support(window) or C.has_any(window, C.PARTIAL):
+        # a narrowing word the clause repeats ("其中4个镇街均超过5所") narrows nothing
+        narrows = [w for w in C.PARTIAL if w not in c]
+        said = all(w in where for w in wide) and not C.has_any(where, narrows)  # the clause says it itself
+        if not said and (not C.universal_support(window) or C.has_any(window, narrows)):
             return Verdict(False, f"{wide[0]}: the cited paragraph does not say it holds for all", "scope")
     return None
 
