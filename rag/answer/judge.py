@@ -31,16 +31,6 @@ from rag.core.types import Chunk
 
 MARK = re.compile(r"\[(\d{1,3})\]")
 _NONWORD = re.compile(r"[\W_]+")
-# who says it, not what is said: "答复称", "提案指出", "市卫生健康局表示"
-_ATTRIBUTION = re.compile(r"^(?:据|根据|按照|按)?[^，,。；]{0,18}?(?:答复|提案|回复|来函|材料)(?:中|里)?"
-                          r"(?:称|表示|指出|提到|显示|反映|说|介绍|提出|认为|明确)?[，,:：]?"
-                          r"|^[^，,。；]{2,16}?(?:表示|指出|介绍|回应|透露)[，,:：]?")
-_PLAN_WILL = ("将于", "将在", "将会", "将进一步", "将继续", "将加快", "将积极", "将逐步", "将推动", "将开展",
-              "将建", "将完成", "将实现", "将启动", "将出台", "将研究", "将争取", "将全面", "将加大", "将持续",
-              "将联合", "将会同", "将组织", "将提高", "将统筹", "将适时", "将按", "将探索", "今后", "未来")
-_STRICT_DONE = ("已", "累计", "截至", "截止", "目前", "先后", "建成", "如今")
-
-
 @dataclass(frozen=True)
 class Evidence:
     """One cited paragraph: its text and what its chunk vouches for beyond the text."""
@@ -155,7 +145,7 @@ class Judge:
         asserted = False  # "已建成1家，实现全覆盖": so does a claim of done
         for clause in C.clauses(body):
             # figures, dates and titles are checked on their own; the words are what is left
-            words = _NONWORD.sub("", C.strip_titles(_ATTRIBUTION.sub("", clause, count=1)))
+            words = _NONWORD.sub("", C.strip_titles(C.ATTRIBUTION.sub("", clause, count=1)))
             if len(words) < self.min_clause_chars:
                 continue
             share, para, (where, window, sentence) = ctx.locate(words, clause)
@@ -168,7 +158,7 @@ class Judge:
             located.append(where)
             v = (_near_facts(clause, window, sentence, ctx) or _modality(
                 clause, where, window, ctx.prefix(para, where), ctx, para, planned, asserted))
-            planned = planned or bool(C.has_any(clause, C.PLAN_SUPPORT) or C.has_any(clause, _PLAN_WILL))
+            planned = planned or bool(C.has_any(clause, C.PLAN_SUPPORT) or C.has_any(clause, C.PLAN_WILL))
             asserted = asserted or "已" in clause
             if v is not None:
                 v.located = located
@@ -187,7 +177,7 @@ def _near_facts(clause: str, window: str, sentence: str, ctx: "_Context") -> Ver
             if any(abs(g.value - f.value) < 1e-9 * max(1, abs(f.value)) for g in near):
                 return Verdict(False, f"unit of {f.text} differs from the cited paragraph", "unit", item=f.text)
     for kind, found in (("place", C.towns), ("department", C.departments)):
-        mine, theirs = found(_ATTRIBUTION.sub("", clause, count=1)), found(window)
+        mine, theirs = found(C.ATTRIBUTION.sub("", clause, count=1)), found(window)
         if kind == "department":
             mine = mine - ctx.own  # a reply's own department may always be named ("市卫健局会同市财政局…")
         if mine - theirs and theirs - mine:
@@ -220,7 +210,7 @@ def _modality(clause: str, where: str, window: str, prefix: str, ctx: "_Context"
     it in its paragraph sentence; ``planned`` / ``asserted``: an earlier clause of the sentence
     is a plan / says something is done)."""
     c = norm(clause)
-    planned = planned or bool(C.has_any(c, C.PLAN_SUPPORT) or C.has_any(c, _PLAN_WILL))
+    planned = planned or bool(C.has_any(c, C.PLAN_SUPPORT) or C.has_any(c, C.PLAN_WILL))
     if (C.done_claim(c, "" if asserted else where) and not C.has_any(c, C.NEGATION) and not planned
             and not _says_done(where, window, prefix, ctx, para)):
         return Verdict(False, f"“{clause}” states as done what the cited paragraph does not report as done",
@@ -247,24 +237,19 @@ def _modality(clause: str, where: str, window: str, prefix: str, ctx: "_Context"
 def _says_done(where: str, window: str, prefix: str, ctx: "_Context", para: int) -> bool:
     """A report says what was done unless it says it is planned, aimed at, not yet done, or
     is a bare imperative list item ("（三）建立…制度" under 下一步)."""
-    if C.has_any(window, _STRICT_DONE):
+    if C.has_any(window, C.STRICT_DONE):
         return True
-    if (C.has_any(where, C.PLAN_SUPPORT) or C.has_any(where, _PLAN_WILL) or C.has_any(where, C.NEGATION)
+    if (C.has_any(where, C.PLAN_SUPPORT) or C.has_any(where, C.PLAN_WILL) or C.has_any(where, C.NEGATION)
             or C.has_any(where, C.EFFORT)):
         return False
-    if C.has_any(prefix, C.PLAN_SUPPORT) or C.has_any(prefix, _PLAN_WILL):
+    if C.has_any(prefix, C.PLAN_SUPPORT) or C.has_any(prefix, C.PLAN_WILL):
         return any(d.year is not None and ctx.year is not None and d.year <= ctx.year for d in C.dates(where, ctx.year))
     if not ctx.reports(para):
         return False  # a list of what is to be done ("（二）在…建设驿站20个")
     sentence = prefix + where
-    if _ENUMERATED.match(sentence) and not C.figures(sentence) and not C.dates(sentence, ctx.year):
+    if C.ENUMERATED.match(sentence) and not C.figures(sentence) and not C.dates(sentence, ctx.year):
         return False
     return True
-
-
-_RESULT = re.compile(r"由[^，。；]{0,20}?(?:提高|提升|增加|缩短|压缩|减少|下降|降低|增长)(?:至|到)")
-_TARGET = re.compile(r"\d(?:万|亿)?[^\d，,。；]{0,4}以上|不低于|不少于|不超过|力争|确保")
-_ENUMERATED = re.compile(r"^(?:[(（][一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十]{1,3}[、.]|\d{1,2}[.、])")
 
 
 class _Context:
@@ -305,11 +290,11 @@ class _Context:
         “不低于85%”) and reports no result (已, 累计, 截至, 由…提高至, a date before the
         proposal's year)."""
         text = "".join(self._sentences[para])
-        if C.has_any(text, _STRICT_DONE) or _RESULT.search(text):
+        if C.has_any(text, C.STRICT_DONE) or C.RESULT.search(text):
             return True
         if self.year is not None and any(d.year is not None and d.year < self.year for d in C.dates(text, self.year)):
             return True
-        return not (C.has_any(text, C.PLAN_SUPPORT) or C.has_any(text, _PLAN_WILL) or _TARGET.search(text))
+        return not (C.has_any(text, C.PLAN_SUPPORT) or C.has_any(text, C.PLAN_WILL) or C.TARGET.search(text))
 
     def prefix(self, para: int, where: str) -> str:
         for s in self._sentences[para] if self._sentences else []:
