@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from evals.judge_set import JUDGE_SET, read_judge_records  # noqa: E402
 from rag.answer import claims  # noqa: E402
-from rag.answer.judge import MARK  # noqa: E402
+from rag.core.lexicon import MARKER  # noqa: E402
 from rag.answer.verify import verify  # noqa: E402
 from rag.core.types import Answer, Chunk, Citation, Hit  # noqa: E402
 
@@ -40,7 +40,7 @@ def answers(path: Path, quotes: bool, size: int = 5) -> list[tuple[Answer, list[
                     hits.append(Hit(chunk, 1.0))
                     local[m] = n
                     cites.append(Citation.of(n, chunk, (r.quote or "") if quotes and m == "1" else ""))
-                text.append(MARK.sub(lambda x: f"[{local.get(x.group(1), x.group(1))}]", r.sentence))
+                text.append(MARKER.sub(lambda x: f"[{local.get(x.group(1), x.group(1))}]", r.sentence))
             out.append((Answer(question="q", answer="".join(text), abstained=False, mode="llm", citations=cites), hits))
     return out
 

@@ -19,8 +19,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from evals.dataset import DatasetError
-from rag.answer.judge import JUDGE, MARK, Evidence, Judge
+from rag.answer.judge import JUDGE, Evidence, Judge
 from rag.answer.verify import split_sentences
+from rag.core.lexicon import MARKER
 from rag.core.textnorm import contains
 from rag.core.types import Chunk
 
@@ -122,13 +123,13 @@ def judge_record(rec: JudgeRecord, evidence: dict[str, Evidence], judge: Judge =
     out = []
     if use_quote and rec.quote and not any(contains(e.text, rec.quote) for e in evidence.values()):
         return {"id": rec.id, "supported": False,
-                "sentences": [{"text": MARK.sub("", rec.sentence).strip(), "supported": False,
+                "sentences": [{"text": MARKER.sub("", rec.sentence).strip(), "supported": False,
                                "reason": "the quote is in no cited paragraph"}]}
     for sent in split_sentences(rec.sentence) or [rec.sentence]:
-        body = MARK.sub("", sent).strip()
+        body = MARKER.sub("", sent).strip()
         if not body:
             continue
-        markers = list(dict.fromkeys(MARK.findall(sent))) or list(evidence)
+        markers = list(dict.fromkeys(MARKER.findall(sent))) or list(evidence)
         v = judge.judge(sent, [evidence[m] for m in markers if m in evidence])
         out.append({"text": body, "supported": v.supported, "reason": v.reason})
     return {"id": rec.id, "supported": bool(out) and all(s["supported"] for s in out), "sentences": out}

@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 
 from rag.answer import claims as C
 from rag.core.departments import department_key
+from rag.core.lexicon import MARKER
 from rag.core.textnorm import norm
 from rag.core.types import Chunk
 
-MARK = re.compile(r"\[(\d{1,3})\]")
 _NONWORD = re.compile(r"[\W_]+")
 @dataclass(frozen=True)
 class Evidence:
@@ -76,7 +76,7 @@ class Judge:
         return self.judge(sentence, [Evidence(p) for p in passages]).supported
 
     def judge(self, sentence: str, evidence: list[Evidence], quote: str | None = None) -> Verdict:
-        body = MARK.sub("", sentence).strip()
+        body = MARKER.sub("", sentence).strip()
         if not evidence:
             return Verdict(False, "cites no paragraph", "none")
         ctx = _Context(evidence)
