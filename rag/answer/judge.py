@@ -75,7 +75,8 @@ class Judge:
         """The evals' judge shape: (sentence, passage texts) -> supported."""
         return self.judge(sentence, [Evidence(p) for p in passages]).supported
 
-    def judge(self, sentence: str, evidence: list[Evidence], quote: str | None = None) -> Verdict:
+    def judge(self, sentence: str, evidence: list[Evidence]) -> Verdict:
+        """The verdict on ``sentence`` (markers are ignored) against the paragraphs it cites."""
         body = MARKER.sub("", sentence).strip()
         if not evidence:
             return Verdict(False, "cites no paragraph", "none")
@@ -91,14 +92,11 @@ class Judge:
         for f in C.figures(body):
             if any(f.matches(g) for g in ctx.figures):
                 continue
-            same_value = [g for g in ctx.figures if abs(g.value - f.value) < 1e-9 * max(1, abs(f.value))]
-            digits = re.sub(r"[^\d.]", "", f.text)
-            if same_value or (digits and any(abs(g.value * k - f.value) < 1e-6 * max(1, f.value)
-                                             for g in ctx.figures for k in (1e4, 1e-4, 1e8, 1e-8, 1e3, 1e-3))):
-                return Verdict(False, f"unit or magnitude of {f.text} is not in the cited paragraphs", "unit", item=f.text)
-            unit_only = f.unit and any(g.unit == f.unit for g in ctx.figures)
-            if not unit_only and digits and digits in ctx.flat_digits and not f.unit:
-                continue
+            if any(_same(g.value * k, f.value) for g in ctx.figures for k in _MAGNITUDES):
+                return Verdict(False, f"unit or magnitude of {f.text} is not in the cited paragraphs", "unit",
+                               item=f.text)
+            if not f.unit and re.sub(r"[^\d.]", "", f.text) in ctx.flat_digits:
+                continue  # a bare number the paragraph has inside a name or code ("12345热线")
             return Verdict(False, f"figure {f.text} is not in the cited paragraphs", "figure", item=f.text)
         return None
 
@@ -164,6 +162,13 @@ class Judge:
                 v.located = located
                 return v
         return Verdict(True, "", "", located)
+
+
+_MAGNITUDES = (1.0, 1e4, 1e-4, 1e8, 1e-8, 1e3, 1e-3)  # the same digits at another magnitude: 万 for 亿
+
+
+def _same(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-6 * max(1.0, abs(b))
 
 
 def _near_facts(clause: str, window: str, sentence: str, ctx: "_Context") -> Verdict | None:
