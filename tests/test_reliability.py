@@ -35,7 +35,7 @@ from rag.core.settings import Settings
 data, cache, *paths = sys.argv[1:]
 a = Assistant(Settings(_env_file=None, data_dir=Path(data), embed_cache=Path(cache)), answerer="extractive")
 print("start", flush=True)
-report = a.ingest(paths, progress=lambda stage, done, total: print(stage, done, total, flush=True))
+report = a.ingest(paths, replace=True, progress=lambda stage, done, total: print(stage, done, total, flush=True))
 print("done", report.ok, flush=True)
 """
 
@@ -152,7 +152,7 @@ def test_kill_9_then_rerun_converges(seed, template, corpora, tmp_path, make_set
             a.ask(QUESTION)
         assert "proposals rebuild" in str(e.value)
 
-    report = a.ingest([full])  # the rerun
+    report = a.ingest([full], replace=True)  # the rerun
     assert report.ok, report.failures
     assert_consistent(a.index, full)
     changed = a.catalogue.proposal_chunks(CHANGED.removesuffix(".txt"))
@@ -219,9 +219,9 @@ def test_read_only_data_dir_is_a_clear_error_and_changes_nothing(template, corpo
     before = snapshot(data)
     restore = read_only(data)
     with pytest.raises(StoreError) as e:
-        Assistant(settings_for(make_settings, data)).ingest([corpora[1]])
+        Assistant(settings_for(make_settings, data)).ingest([corpora[1]], replace=True)
     assert str(data) in str(e.value) and "writable" in str(e.value)
-    proc = cli("ingest", str(corpora[1]), "--data-dir", str(data), cache=embed_cache)
+    proc = cli("ingest", str(corpora[1]), "--replace", "--data-dir", str(data), cache=embed_cache)
     assert_clean_error(proc, str(data))
     restore()
     assert snapshot(data) == before
@@ -264,14 +264,14 @@ def test_disk_full_is_a_clear_error_and_recovers(leave_kib, template, corpora, s
     data = copy_index(template, mnt / "data")
     fill(leave_kib * 1024)
     if leave_kib == 0:  # through the CLI: one line, no traceback
-        proc = cli("ingest", str(corpora[1]), "--data-dir", str(data), cache=embed_cache)
+        proc = cli("ingest", str(corpora[1]), "--replace", "--data-dir", str(data), cache=embed_cache)
         assert_clean_error(proc)
         message = proc.stderr
         a = None
     else:  # in process: the same process goes on serving once space is freed
         a = Assistant(settings_for(make_settings, data), answerer="extractive")
         with pytest.raises(StoreError) as e:
-            a.ingest([corpora[1]])
+            a.ingest([corpora[1]], replace=True)
         message = str(e.value)
     assert any(w in message for w in ("space", "full")), message
     filler.unlink()
@@ -282,7 +282,7 @@ def test_disk_full_is_a_clear_error_and_recovers(leave_kib, template, corpora, s
         assert a.index.problems()
         with pytest.raises(IndexMismatchError):
             a.ask(QUESTION)
-    assert a.ingest([corpora[1]]).ok
+    assert a.ingest([corpora[1]], replace=True).ok
     assert_consistent(a.index, corpora[1])
 
 
@@ -318,7 +318,7 @@ def test_questions_during_an_ingest_see_old_or_new_state(template, corpora, tmp_
     try:
         # each step of the ingest pauses a little, so that questions surely overlap it even
         # when the embedding cache already holds every vector and the ingest takes a second
-        report = a.ingest([corpora[1]], progress=lambda *_: time.sleep(0.2))
+        report = a.ingest([corpora[1]], replace=True, progress=lambda *_: time.sleep(0.2))
     finally:
         stop.set()
         for t in threads:

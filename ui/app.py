@@ -11,6 +11,9 @@ import gradio as gr  # noqa: E402
 
 from rag.answer.assistant import Assistant  # noqa: E402
 from ui import evaltab  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
+
+from ui.guard import AuthGuard  # noqa: E402
 from ui.handlers import Handlers  # noqa: E402
 from ui.render import SOURCE_PLACEHOLDER, transcript_html  # noqa: E402
 
@@ -161,4 +164,5 @@ def launch(demo: gr.Blocks, *, host: str = "127.0.0.1", port: int = 7860, auth: 
     return demo.launch(server_name=host, server_port=port, auth=auth, share=False, inbrowser=False,
                        prevent_thread_lock=not block, quiet=quiet, show_error=False, ssr_mode=False,
                        theme=theme(), css=CSS, footer_links=[], max_file_size="20mb",
-                       auth_message="提案助手：请输入用户名和密码" if auth else None)
+                       auth_message="提案助手：请输入用户名和密码" if auth else None,
+                       app_kwargs={"middleware": [Middleware(AuthGuard)]} if auth else None)

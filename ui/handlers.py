@@ -217,8 +217,9 @@ class Handlers:
         report = None
         if paths:
             try:
-                with self.lock.writing():
-                    report = self.a.ingest(paths, progress=stage_callback(progress, lambda s: STAGES.get(s, s)))
+                # questions wait only while the stores are written, not while vectors are computed
+                report = self.a.ingest(paths, progress=stage_callback(progress, lambda s: STAGES.get(s, s)),
+                                       writing=self.lock.writing)
             except ProposalError as e:
                 raise user_error(friendly(e)) from None
             for e in report.failures:

@@ -18,7 +18,8 @@ from rag.answer.llm import FALLBACK_NOTICE as LLM_FALLBACK
 from rag.answer.llm import LLMAnswerer, looks_like_followup
 from rag.answer.summary import SummaryAnswerer
 from rag.answer.verify import REFUSAL, verify
-from rag.core.errors import ConfigError, ErrorCode, RequestError
+from rag.core.errors import ConfigError, LLMError
+from rag.core.question import checked_question
 from rag.core.settings import Settings
 from rag.core.proposal import Proposal
 from rag.core.types import Answer, Chunk, Filters, Hit
@@ -54,10 +55,10 @@ class Assistant:
     def catalogue(self):
         return self.index.catalogue
 
-    def ingest(self, paths, *, prune: bool = False, progress=None):
+    def ingest(self, paths, *, prune: bool = False, replace: bool = False, progress=None, writing=None):
         from ingest.pipeline import Ingester
 
-        report = Ingester(self.index).run(paths, prune=prune, progress=progress)
+        report = Ingester(self.index).run(paths, prune=prune, replace=replace, progress=progress, writing=writing)
         self._vocab = None
         return report
 
@@ -125,9 +126,13 @@ class Assistant:
         return SummaryAnswerer(self.catalogue.proposal_chunks, self.index.bm25.idf)
 
     def _similarity(self, query: str, texts: list[str]):
-        emb = self.index.embedder
-        q = emb.embed_query(query)
-        m = emb.embed_passages(texts, count=False)
+        try:
+            emb = self.index.embedder
+            q = emb.embed_query(query)
+            m = emb.embed_passages(texts, count=False)
+        except LLMError as e:  # the embedding server is down: sentences are ranked by words alone
+            log.warning("sentence similarity unavailable: %s", e.message)
+            return np.zeros(len(texts), dtype=np.float32)
         return (m @ q) / (np.linalg.norm(m, axis=1) * np.linalg.norm(q) + 1e-9)
 
     @property
@@ -246,11 +251,10 @@ class Assistant:
             turn.t[name] = (time.perf_counter() - t1) * 1000
         yield self._finish(turn, t0)
 
-    @staticmethod
-    def _turn(question: str, history, filters, id) -> Turn:
-        if not question or not question.strip():
-            raise RequestError("empty question", code=ErrorCode.EMPTY_QUESTION)
-        return Turn(question=question.strip(), history=history or [], filters=filters, id=id)
+    def _turn(self, question: str, history, filters, id) -> Turn:
+        # empty, not text, not UTF-8 or over PROPOSALS_MAX_QUESTION_CHARS: refused before any work
+        question = checked_question(question, self.settings.max_question_chars)
+        return Turn(question=question, history=history or [], filters=filters, id=id)
 
     @staticmethod
     def _finish(turn: Turn, t0: float) -> Answer:

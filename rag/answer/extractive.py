@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.asks import answers, asks, figure_text, uncovered_topic
+from rag.core.hostile import addresses_assistant
 from rag.core.terms import coverage, key_terms
 from rag.core.textnorm import answer_sentences, norm
 from rag.core.types import Answer, Chunk, Citation, Hit
@@ -109,6 +110,8 @@ class ExtractiveAnswerer:
                 continue
             ctx = coverage(terms, support_text(h.chunk), self.idf)
             for s in answer_sentences(h.chunk.text):
+                if addresses_assistant(s):  # orders to the assistant are data: never quoted as an answer
+                    continue
                 cov = coverage(terms, s, self.idf)
                 score = 0.5 * cov + 0.3 * ctx + 0.2 * char_overlap(question, s) - 0.03 * rank
                 if wants_number and not _DIGIT.search(s):

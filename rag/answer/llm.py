@@ -11,6 +11,7 @@ from rag.answer.analyze import looks_like_followup  # noqa: F401  (one definitio
 from rag.answer.answerer import AnswererFailed, Request
 from rag.core.errors import ProposalError
 from rag.stores.openai_adapter import chat_model, safe_error
+from rag.core.hostile import DATA_CLOSE, DATA_OPEN, as_data
 from rag.core.settings import Settings
 from rag.core.textnorm import contains
 from rag.core.types import Answer, Citation, Hit
@@ -45,11 +46,13 @@ def format_context(hits: list[Hit]) -> str:
     for i, h in enumerate(hits, 1):
         c = h.chunk
         where = f"{c.department}的答复" if c.section == "reply" else SECTION_LABEL[c.section]
-        head = f"[{i}] 提案{c.proposal_id}《{c.title}》（{c.year}年，提案者：{c.proposers}）{where}"
+        # every corpus value through as_data: it cannot close the block or pose as a marker
+        head = (f"[{i}] 提案{c.proposal_id}《{as_data(c.title)}》（{c.year}年，提案者：{as_data(c.proposers)}）"
+                f"{as_data(where)}")
         if c.heading:
-            head += f" › {c.heading}"
-        parts.append(f"{head}\n{c.text}")
-    return "<资料>\n" + "\n\n".join(parts) + "\n</资料>"
+            head += f" › {as_data(c.heading)}"
+        parts.append(f"{head}\n{as_data(c.text)}")
+    return f"{DATA_OPEN}\n" + "\n\n".join(parts) + f"\n{DATA_CLOSE}"
 
 
 def messages(question: str, hits: list[Hit]) -> list[tuple[str, str]]:

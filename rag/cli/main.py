@@ -23,13 +23,16 @@ from rag.core.lexicon import SECTION_LABEL
 @app.command()
 def ingest(paths: list[Path] = typer.Argument(..., help="proposal files (.txt, .jsonl, .docx, .pdf) or folders"),
            prune: bool = typer.Option(False, help="remove proposals whose files are gone"),
+           replace: bool = typer.Option(False, help="let a file replace a proposal the index holds from "
+                                                    "another file (otherwise reported and skipped)"),
            as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
            data_dir: Optional[Path] = DataDir) -> None:
     """Parse, chunk and index proposals. Exit status 1 when any file failed (the rest still ingest)."""
     try:
         a = assistant(data_dir)
+        a.index.claim_writer("`proposals ingest`")  # refused at once when the app writes this directory
         with stage_progress(disable=as_json) as progress:
-            report = a.ingest(paths, prune=prune, progress=progress)
+            report = a.ingest(paths, prune=prune, replace=replace, progress=progress)
     except ProposalError as e:
         fail(e)
     if as_json:
@@ -41,6 +44,9 @@ def ingest(paths: list[Path] = typer.Argument(..., help="proposal files (.txt, .
                       f"{report.timings_s.get('total', 0):.1f}s")
         for e in report.failures:
             console.print(f"[red]未导入[/red] {escape(error_line(e))}")
+        for x in report.suspicious:
+            console.print(f"[yellow]可疑[/yellow] {escape(x['chunk_id'])}（{escape(x['path'])}）：含有对助手下指令的文字，"
+                          f"已作为资料保存、不会被引用为答案：{escape(x['text'])}", highlight=False)
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -51,6 +57,7 @@ def rebuild(data_dir: Optional[Path] = DataDir) -> None:
 
     try:
         a = assistant(data_dir)
+        a.index.claim_writer("`proposals rebuild`")
         r = Ingester(a.index).rebuild()
     except ProposalError as e:
         fail(e)
@@ -80,19 +87,19 @@ def show(pid: str, as_json: bool = typer.Option(False, "--json"), data_dir: Opti
     if as_json:
         print(json.dumps(p.to_dict(), ensure_ascii=False, indent=1))
         return
-    out = Console()
-    out.rule(f"{p.id} {p.title}")
+    out = Console()  # every value below is corpus text: escaped, never read as markup
+    out.rule(escape(f"{p.id} {p.title}"))
     out.print(f"年份 {p.year} · 提案者 {'、'.join(p.proposers)} · 办理单位 {','.join(p.handling_units)} · "
-              f"答复 {p.reply_status} · 网友评价 {p.votes}")
+              f"答复 {p.reply_status} · 网友评价 {p.votes}", markup=False, highlight=False)
     for name, paras in (("内容", p.content), ("建议", p.suggestions)):
         out.print(f"[bold]{name}[/bold]")
         for i, para in enumerate(paras, 1):
-            out.print(f"  {i}. {para.text}", highlight=False)
+            out.print(f"  {i}. {para.text}", markup=False, highlight=False)
     for r in p.replies:
-        out.print(f"[bold]答复 · {r.department}[/bold]  {r.salutation}")
+        out.print(f"[bold]答复 · {escape(r.department)}[/bold]  {escape(r.salutation)}", highlight=False)
         for i, para in enumerate(r.paragraphs, 1):
             path = " › ".join(para.heading)
-            out.print(f"  {i}. [dim]{path}[/dim]\n     {para.text}", highlight=False)
+            out.print(f"  {i}. [dim]{escape(path)}[/dim]\n     {escape(para.text)}", highlight=False)
 
 
 @app.command()
@@ -112,25 +119,7 @@ def ask(question: Optional[str] = typer.Argument(None),
     try:
         a = assistant(data_dir, retriever=retriever, answerer=answerer)
         if jsonl:
-            try:
-                lines = jsonl.read_text(encoding="utf-8-sig").splitlines()
-            except OSError as e:
-                fail(RequestError(f"{jsonl}: cannot read: {e.strerror}"))
-            for n, line in enumerate(lines, 1):
-                if not line.strip():
-                    continue
-                try:
-                    rec = json.loads(line)
-                    q = rec["question"]
-                except (ValueError, KeyError, TypeError):
-                    fail(RequestError(f"{jsonl}:{n}: expected a JSON object with a \"question\""))
-                history = rec.get("history") or []
-                if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
-                    fail(RequestError(f"{jsonl}:{n}: field 'history' should be a list of earlier questions "
-                                      "(strings, oldest first)"))
-                ans = a.ask(q, filters=filters, id=rec.get("id"), history=history)
-                print(json.dumps(ans.to_json(), ensure_ascii=False), flush=True)
-            return
+            raise typer.Exit(ask_batch(a, jsonl, filters))
         if not question:
             fail(RequestError("give a question, or --jsonl FILE"))
         ans = a.ask(question, filters=filters)
@@ -139,16 +128,52 @@ def ask(question: Optional[str] = typer.Argument(None),
     if as_json:
         print(json.dumps(ans.to_json(), ensure_ascii=False, indent=1))
         return
-    out = Console()
+    out = Console()  # answers quote corpus text: escaped, never read as markup
     if ans.notice:
-        out.print(f"[yellow]{ans.notice}[/yellow]")
-    out.print(ans.answer, highlight=False)
+        out.print(f"[yellow]{escape(ans.notice)}[/yellow]")
+    out.print(ans.answer, markup=False, highlight=False)
     for c in ans.citations:
         where = c.heading or c.department or SECTION_LABEL[c.section]
-        out.print(f"[cyan][{c.marker}][/cyan] {c.proposal_id} · {where}\n    「{c.quote}」", highlight=False)
+        out.print(f"[cyan]{escape(f'[{c.marker}]')}[/cyan] {escape(f'{c.proposal_id} · {where}')}\n"
+                  f"    {escape(f'「{c.quote}」')}", highlight=False)
     if ans.abstained and ans.leads:
-        out.print("可能相关的提案：" + "、".join(ans.leads))
+        out.print("可能相关的提案：" + "、".join(ans.leads), markup=False)
     out.print(f"[dim]{ans.mode} · {ans.timings_ms.get('total', 0):.0f} ms[/dim]")
+
+
+def ask_batch(a, jsonl: Path, filters: Filters | None) -> int:
+    """One JSON line out per question line in: the answer, or ``{"id", "line", "error"}`` for a
+    line that cannot be asked (the batch goes on). Returns the exit status: 1 when any failed."""
+    try:
+        lines = jsonl.read_text(encoding="utf-8-sig").split("\n")
+    except (OSError, UnicodeDecodeError) as e:
+        fail(RequestError(f"{jsonl}: cannot read as UTF-8: {getattr(e, 'strerror', None) or e}"))
+    failed = total = 0
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        total += 1
+        rec: object = None
+        try:
+            rec = json.loads(line)
+            if not isinstance(rec, dict) or "question" not in rec:
+                raise RequestError('expected a JSON object with a "question"')
+            history = rec.get("history") or []
+            if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
+                raise RequestError("field 'history' should be a list of earlier questions (strings, oldest first)")
+            out = a.ask(rec["question"], filters=filters, id=rec.get("id"), history=history).to_json()
+        except ValueError as e:  # not JSON
+            out = {"error": f"invalid JSON: {e}"}
+        except ProposalError as e:
+            out = {"error": error_line(e)}
+        if "error" in out:
+            failed += 1
+            rid = rec.get("id") if isinstance(rec, dict) else None
+            out = {"id": rid, "line": n, "error": f"{jsonl}:{n}: {out['error']}"}
+        print(json.dumps(out, ensure_ascii=False), flush=True)
+    if failed:
+        console.print(f"[red]{failed} of {total} questions failed[/red] (their lines carry an \"error\")")
+    return 1 if failed else 0
 
 
 for _commands in (api_commands, eval_commands, serve_commands, staff_commands, verify_commands):

@@ -24,6 +24,8 @@ class ErrorCode(str, Enum):
     NO_BODY = "no_body"
     PARAGRAPH_TOO_LONG = "paragraph_too_long"
     DUPLICATE_ID = "duplicate_id"
+    ALREADY_INDEXED = "already_indexed"
+    BROKEN_LINK = "broken_link"
     INVALID_JSON = "invalid_json"
     NOT_AN_OBJECT = "not_an_object"
     MISSING_FIELD = "missing_field"
@@ -36,6 +38,9 @@ class ErrorCode(str, Enum):
     UNREADABLE_DOCUMENT = "unreadable_document"  # not a valid .docx / PDF
     # a request that cannot be served
     EMPTY_QUESTION = "empty_question"
+    QUESTION_TOO_LONG = "question_too_long"
+    QUESTION_NOT_TEXT = "question_not_text"
+    QUESTION_NOT_UTF8 = "question_not_utf8"
     BAD_REQUEST = "bad_request"
     NO_DEPARTMENT = "no_department"
     UNKNOWN_PROPOSAL = "unknown_proposal"
@@ -43,6 +48,8 @@ class ErrorCode(str, Enum):
     # the system
     CONFIG = "config"
     STORE = "store"
+    WRITER_BUSY = "writer_busy"
+    NO_SPACE = "no_space"
     INDEX_MISMATCH = "index_mismatch"
     NO_INDEX = "no_index"
     LLM = "llm"
@@ -96,6 +103,16 @@ class StoreError(ProposalError):
     """A store cannot be opened or written (permissions, disk full, server down)."""
 
     code = ErrorCode.STORE
+
+
+class WriterBusyError(StoreError):
+    """Another process (the app, an ingest) is the data directory's writer."""
+
+    code = ErrorCode.WRITER_BUSY
+
+
+class QuestionError(RequestError):
+    """A question that cannot be asked as given (empty, too long, not valid text)."""
 
 
 class IndexMismatchError(StoreError):

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     fusion: str = Field("weighted", description="weighted (min-max blend, 0.5/0.5) or rrf (k=60)")
     sentence_dense_weight: float = Field(0.2, description="weight of question-sentence similarity when the "
                                          "extractive answerer picks sentences (0 = lexical only)")
+    max_question_chars: int = Field(500, description="longer questions are refused with a clear error")
     llm_timeout: float = 30.0
     llm_retries: int = 1
     host: str = "127.0.0.1"

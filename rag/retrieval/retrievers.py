@@ -5,6 +5,7 @@ same thing whichever retriever runs (the contract tests check it).
 """
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 
@@ -12,11 +13,13 @@ import numpy as np
 
 from rag.stores.chroma_store import Plan
 from rag.core.departments import department_key
-from rag.core.errors import ConfigError
+from rag.core.errors import ConfigError, LLMError
 from rag.core.terms import key_terms
 from rag.stores.index import Index
 from rag.core.words import tokens
 from rag.core.types import Chunk, Filters, Hit
+
+log = logging.getLogger(__name__)
 
 
 def resolve(filters: Filters | None, index: Index) -> Plan | None:
@@ -160,7 +163,12 @@ class HybridRetriever:
 
     def retrieve(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
         depth = max(self.depth, k)
-        runs = [self.dense.retrieve(query, depth, filters), self.bm25.retrieve(query, depth, filters)]
+        try:
+            dense = self.dense.retrieve(query, depth, filters)
+        except LLMError as e:  # the embedding server is down: BM25 alone still answers
+            log.warning("dense retrieval unavailable, BM25 only: %s", e.message)
+            dense = []
+        runs = [dense, self.bm25.retrieve(query, depth, filters)]
         weights = list(self.weights)
         if self.adaptive:
             share = known_share(query, self.index.bm25)

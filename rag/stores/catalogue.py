@@ -94,6 +94,21 @@ class Catalogue:
     def replace_proposal(self, p: Proposal, file_sha: str, chunks: list[Chunk], hashes: list[str],
                          tokens: list[list[str]]) -> None:
         """Replace one proposal and exactly its chunks, atomically."""
+        self.apply([(p, file_sha, chunks, hashes, tokens)], [])
+
+    def apply(self, replace: list[tuple[Proposal, str, list[Chunk], list[str], list[list[str]]]],
+              delete: list[str]) -> None:
+        """Replace and delete many proposals (each with exactly its chunks) in one transaction:
+        an ingest's whole change becomes visible at once, or not at all."""
+        with self._write():
+            for p, file_sha, chunks, hashes, tokens in replace:
+                self._replace(p, file_sha, chunks, hashes, tokens)
+            for pid in delete:
+                self.db.execute("DELETE FROM chunks WHERE proposal_id=?", (pid,))
+                self.db.execute("DELETE FROM proposals WHERE id=?", (pid,))
+
+    def _replace(self, p: Proposal, file_sha: str, chunks: list[Chunk], hashes: list[str],
+                 tokens: list[list[str]]) -> None:
         deps = p.departments
         row = (p.id, p.year, p.title, "、".join(p.proposers), json.dumps(deps, ensure_ascii=False),
                json.dumps(sorted({department_key(d) for d in deps}), ensure_ascii=False),
@@ -101,19 +116,16 @@ class Catalogue:
                json.dumps(sorted({department_key(u) for u in p.handling_units}), ensure_ascii=False),
                p.reply_status, p.votes[0] if p.votes else None, p.votes[1] if p.votes else None,
                p.source, file_sha, json.dumps(p.to_dict(with_text=True), ensure_ascii=False))
-        with self._write():
-            self.db.execute("DELETE FROM chunks WHERE proposal_id=?", (p.id,))
-            self.db.execute("INSERT OR REPLACE INTO proposals VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
-            self.db.executemany(
-                "INSERT OR REPLACE INTO chunks VALUES (?,?,?,?,?,?,?,?)",
-                [(c.id, c.proposal_id, i, c.section, department_key(c.department) if c.department else "",
-                  h, json.dumps(asdict(c), ensure_ascii=False), " ".join(t))
-                 for i, (c, h, t) in enumerate(zip(chunks, hashes, tokens))])
+        self.db.execute("DELETE FROM chunks WHERE proposal_id=?", (p.id,))
+        self.db.execute("INSERT OR REPLACE INTO proposals VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
+        self.db.executemany(
+            "INSERT OR REPLACE INTO chunks VALUES (?,?,?,?,?,?,?,?)",
+            [(c.id, c.proposal_id, i, c.section, department_key(c.department) if c.department else "",
+              h, json.dumps(asdict(c), ensure_ascii=False), " ".join(t))
+             for i, (c, h, t) in enumerate(zip(chunks, hashes, tokens))])
 
     def delete_proposal(self, pid: str) -> None:
-        with self._write():
-            self.db.execute("DELETE FROM chunks WHERE proposal_id=?", (pid,))
-            self.db.execute("DELETE FROM proposals WHERE id=?", (pid,))
+        self.apply([], [pid])
 
     def set(self, key: str, value) -> None:
         with self._write():

@@ -94,6 +94,14 @@ class ChromaStore:
              port: int = 8000) -> "ChromaStore":
         return cls(make_client(data_dir / "chroma" if not host else None, host, port), collection)
 
+    def reopen(self) -> None:
+        """A fresh handle on the collection (after another process rewrote it through a server)."""
+        try:
+            self.col = self.client.get_or_create_collection(
+                self.name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
+        except Exception as e:
+            raise StoreError(f"cannot reopen Chroma collection {self.name!r}: {e}") from None
+
     def count(self) -> int:
         return self.col.count()
 

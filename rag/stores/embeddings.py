@@ -90,9 +90,13 @@ class EmbeddingCache:
         return found
 
     def put_many(self, model: str, items: dict[str, np.ndarray]) -> None:
-        with self._lock, self._db:
-            self._db.executemany("INSERT OR REPLACE INTO emb VALUES (?,?,?)",
-                                 [(model, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items.items()])
+        try:
+            with self._lock, self._db:
+                self._db.executemany("INSERT OR REPLACE INTO emb VALUES (?,?,?)",
+                                     [(model, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items.items()])
+        except sqlite3.Error as e:  # disk full, read-only: named, never a traceback
+            raise StoreError(f"cannot write the embedding cache {self.path}: {e}",
+                             hint="free disk space or fix the directory's permissions, then run the ingest again") from None
 
     def close(self) -> None:
         self._db.close()

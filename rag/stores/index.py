@@ -19,7 +19,7 @@ from rag.stores.bm25_index import BM25Index
 from rag.stores.catalogue import Catalogue
 from rag.stores.chroma_store import ChromaStore
 from rag.stores.embeddings import CachedEmbedder, EmbeddingCache, make_embedder
-from rag.core.errors import IndexMismatchError, NoIndexError, StoreError
+from rag.core.errors import IndexMismatchError, NoIndexError, StoreError, WriterBusyError
 from rag.core.settings import Settings
 
 REBUILD_HINT = "run `proposals rebuild` (or ingest the same files again) to make them agree"
@@ -57,6 +57,11 @@ class Index:
         self._embedder: CachedEmbedder | None = None
         self._lock = threading.RLock()
         self._checked: tuple[int, int, int] | None = None  # manifest stamp of the last clean check
+        try:
+            self._generation = self.manifest().get("generation")  # of the views opened above
+        except IndexMismatchError:
+            self._generation = None  # a damaged manifest is named by the first check
+        self._writer = None  # the open lock file while this process is the data directory's writer
 
     # ---- manifest -----------------------------------------------------------------------
     @property
@@ -134,6 +139,7 @@ class Index:
         stamp = self._manifest_stamp()
         if stamp is not None and stamp == self._checked:
             return  # the stores agreed and nothing was written since (every write marks the manifest first)
+        self.refresh()
         if self.is_empty():
             raise NoIndexError("the index is empty: nothing has been ingested yet",
                                hint="run `proposals ingest samples/`")
@@ -148,6 +154,62 @@ class Index:
             self._checked = stamp
         # while an ingest runs, questions go on: BM25 keeps its previous generation until the
         # new one is complete, and each chunk read from the catalogue or Chroma is old or new
+
+    def refresh(self) -> None:
+        """Reopen the views when another process completed an ingest (the manifest's generation
+        moved): BM25 follows the manifest's folder name, the catalogue's caches follow SQLite's
+        data_version, and the Chroma collection handle is fetched again."""
+        m = self.manifest()
+        gen = m.get("generation")
+        if m.get("state") != "clean" or gen == self._generation:
+            return
+        with self._lock:
+            self._generation = gen
+            self._bm25 = None
+            self.catalogue._raw_cache = None
+            self.store.reopen()
+
+    # ---- the one writer ----------------------------------------------------------------
+    @property
+    def writer_path(self) -> Path:
+        return self.dir / "writer.lock"
+
+    def claim_writer(self, who: str) -> None:
+        """Make this process the data directory's only writer until it exits (or ``release_writer``).
+
+        An embedded Chroma must be written by one process only: another process keeps
+        its own in-memory view and then fails on ids it has never seen. A Chroma server
+        (CHROMA_HOST) serves every process the same view, so nothing is claimed then. The
+        claim is an flock, so it dies with its process (a kill -9 never leaves it taken)."""
+        if self.settings.chroma_host or self._writer is not None:
+            return
+        try:
+            f = open(self.writer_path, "a+", encoding="utf-8")
+        except OSError as e:
+            raise StoreError(f"cannot write {self.writer_path}: {e.strerror}",
+                             hint="check that the data directory is writable") from None
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            f.close()
+            raise WriterBusyError(f"{holder} is writing the data directory {self.dir}; "
+                                  "an embedded Chroma takes one writing process only",
+                                  hint="import the files in the app's 资料库 tab, or stop the app and run this "
+                                       "again, or run Chroma as a server (CHROMA_HOST) for several processes"
+                                  if "app" in holder else "wait until it has finished, then run this again") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"{who} (pid {os.getpid()})")
+        f.flush()
+        self._writer = f
+
+    def release_writer(self) -> None:
+        if self._writer is not None:
+            fcntl.flock(self._writer, fcntl.LOCK_UN)
+            self._writer.close()
+            self._writer = None
 
     # ---- the ingest lock ----------------------------------------------------------------
     @property
