@@ -84,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
                    else f"{new_ids[(c + j) % len(new_ids)]}是谁提的？") for j in range(args.questions)]
                  for c in range(args.clients)]
         clients = [Client(url, verbose=False) for _ in range(args.clients)]
-        clients[0].submit(samples_q[0], "", "", "", api_name="/chat").result(timeout=args.timeout)  # warm-up
+        # warm-up in a session of its own (each client's transcript must hold only its own questions)
+        Client(url, verbose=False).submit(samples_q[0], "", "", "", api_name="/chat").result(timeout=args.timeout)
 
         ingest_running = threading.Event()
         ingest_out: dict = {}

@@ -9,6 +9,8 @@ import shutil
 import pytest
 
 from ingest.jsonl_import import read_jsonl
+from rag.core.errors import ErrorCode
+from rag.core.errors_zh import words as zh
 from ingest.pipeline import Ingester
 from rag.stores.index import Index
 from tests.conftest import SAMPLES
@@ -63,6 +65,8 @@ def test_each_bad_record_is_named_by_line_and_field_and_the_others_load(export):
         assert e.path == str(export)
         assert f"'{field}'" in e.reason, e.reason
         assert words in e.reason, e.reason
+        if e.code in (ErrorCode.BAD_FIELD, ErrorCode.MISSING_FIELD):  # the edges name the field in Chinese
+            assert e.params["field"] == field and field in zh(e)
 
 
 def test_a_title_with_line_breaks_never_reaches_the_layout(export):

@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from rag.answer.assistant import Assistant
-from rag.core.errors import NoIndexError, QuestionError
+from rag.core.errors import ErrorCode, NoIndexError, QuestionError
+from rag.core.errors_zh import words
 from ui.guard import LoginThrottle
 
 
@@ -17,7 +18,8 @@ def test_a_question_over_the_limit_is_refused_in_chinese_before_any_work(tmp_pat
     a = Assistant(make_settings(tmp_path / "data", max_question_chars=50), answerer="extractive")
     with pytest.raises(QuestionError) as e:
         a.ask("社区图书室" * 11)
-    assert "问题过长" in str(e.value) and "55" in str(e.value) and "PROPOSALS_MAX_QUESTION_CHARS" in str(e.value)
+    assert e.value.code == ErrorCode.QUESTION_TOO_LONG and "PROPOSALS_MAX_QUESTION_CHARS" in str(e.value)
+    assert words(e.value) == "问题过长：55 个字，上限为 50 个字，请精简问题。"
     with pytest.raises(QuestionError):
         list(a.stream("社区图书室" * 11))
     with pytest.raises(NoIndexError):  # at the limit: accepted, and only then does the empty index matter
