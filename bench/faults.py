@@ -180,7 +180,7 @@ class Bench:
         out = self.cli("ingest", str(d), data=data)
         kept = "生活废物" not in self.assistant(data).proposal(FIRST[0][:-4]).text
         lost, ok, ans = self.check(data, self.ids_of(self.first))
-        return Row("same id from another file", f"exit {out.returncode}, reported: {'already in the index' in out.stderr}"
+        return Row("same id from another file", f"exit {out.returncode}, reported: {'已由另一个文件导入' in out.stderr}"
                    f", original kept: {kept}", lost, ok, ans)
 
     def dead_embedder(self) -> Row:
