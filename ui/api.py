@@ -370,6 +370,8 @@ def serve_api(settings: Settings, *, host: str | None = None, port: int | None =
     port = port or settings.api_port
     check_bind(settings, host)
     assistant = Assistant(settings, answerer=answerer, retriever=retriever)
+    # its ingest endpoint writes the data directory: one writer per embedded Chroma (docs/reliability.md)
+    assistant.index.claim_writer(f"the API at http://{host}:{port}")
     api = Api(assistant, token=settings.api_token)
     try:  # loads the embedder, jieba and the stores before the first request
         if not assistant.index.is_empty():

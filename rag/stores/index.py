@@ -198,7 +198,7 @@ class Index:
                                   "an embedded Chroma takes one writing process only",
                                   hint="import the files in the app's 资料库 tab, or stop the app and run this "
                                        "again, or run Chroma as a server (CHROMA_HOST) for several processes"
-                                  if "app" in holder else "wait until it has finished, then run this again") from None
+                                  if "http://" in holder else "wait until it has finished, then run this again") from None
         f.seek(0)
         f.truncate()
         f.write(f"{who} (pid {os.getpid()})")
