@@ -112,8 +112,9 @@ def _hit(section: str, n: int, text: str, score: float) -> Hit:
 
 def _answerer():
     from rag.answer.extractive import ExtractiveAnswerer
+    from tests.test_selector import e5_similarity
 
-    return ExtractiveAnswerer(lambda t: 2.0, known=lambda t: True)
+    return ExtractiveAnswerer(lambda t: 2.0, known=lambda t: True, similarity=e5_similarity())
 
 
 def test_a_question_about_now_is_answered_by_the_reported_change():

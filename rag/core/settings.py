@@ -26,7 +26,8 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(320, description="paragraphs longer than this (cl100k tokens) are split")
     context_tokens: int = Field(3000, description="token budget of the context handed to the answerer")
     top_k: int = Field(10, description="contexts retrieved per question")
-    fusion: str = Field("weighted", description="weighted (min-max blend, 0.5/0.5) or rrf (k=60)")
+    fusion: str = Field("learned", description="learned (the fitted ranker, docs/answer_selection.md), "
+                        "weighted (min-max blend, 0.5/0.5) or rrf (k=60)")
     sentence_dense_weight: float = Field(0.2, description="weight of question-sentence similarity when the "
                                          "extractive answerer picks sentences (0 = lexical only)")
     max_question_chars: int = Field(500, description="longer questions are refused with a clear error")

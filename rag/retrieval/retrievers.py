@@ -142,7 +142,7 @@ def known_share(query: str, bm25) -> float:
 
 
 class HybridRetriever:
-    """Dense + BM25 fused (RRF by default, or a weighted blend), with an optional reranker hook."""
+    """Dense + BM25 fused (RRF, a weighted blend, or the learned ranker), with an optional reranker hook."""
 
     name = "hybrid"
 
@@ -174,11 +174,23 @@ class HybridRetriever:
             share = known_share(query, self.index.bm25)
             if share < ADAPT_BELOW:
                 weights[1] *= share ** 2
-        fused = rrf(runs, weights=weights) if self.fusion == "rrf" else weighted(runs, weights)
+        if self.fusion == "learned":
+            fused = self._learned(query, runs, filters)
+        else:
+            fused = rrf(runs, weights=weights) if self.fusion == "rrf" else weighted(runs, weights)
         hits = [Hit(c, s, self.name) for c, s in fused]
         if self.reranker is not None:
             hits = self.reranker(query, hits)
         return hits[:k]
+
+
+    def _learned(self, query: str, runs: list[list[Hit]], filters: Filters | None) -> list[tuple[Chunk, float]]:
+        """The learned ranker (rag.retrieval.ranker) over the union of the two runs."""
+        from rag.retrieval.ranker import default_ranker, learned
+
+        share = known_share(query, self.index.bm25) if self.adaptive else 1.0
+        return learned(query, runs[0], runs[1], default_ranker(), self.index.bm25.idf, share,
+                       filters.department if filters else None)
 
 
 def make_retriever(index: Index, name: str = "hybrid", **kw) -> DenseRetriever | BM25Retriever | HybridRetriever:

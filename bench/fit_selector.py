@@ -1,0 +1,469 @@
+"""Fits the answer-sentence selector, cross-validated by proposal, and writes its weights.
+
+    python -m bench.fit_selector                 # CV figures, trade-off table, writes rag/answer/selector_weights.json
+    python -m bench.fit_selector --ablation      # also: the CV change when each feature is removed
+    python -m bench.fit_selector --check         # fit and compare with the shipped file (exit 1 if different)
+
+Data: the run cache of ``bench.cv_data`` (built on first use). Every question's group is the
+proposal its evidence comes from (an unanswerable one: the proposal of its best hit), and
+GroupKFold(5) over those groups makes the folds: a fold never sees its own proposals'
+questions. Inside each training part a second grouped CV (4 folds) chooses the refusal
+threshold (the highest whose false refusal is ≤ 0.05) and the second-sentence ratio; the
+test fold is scored with them. The shipped model is fitted on all questions, with the
+threshold and ratio chosen the same way on the outer out-of-fold probabilities.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.cv_data import Record, available, cached, work_dir  # noqa: E402
+from bench.selector_data import Corpus, QuestionRows, fused, rows  # noqa: E402
+from rag.answer.extractive import ASKS_HOW, describe  # noqa: E402
+from rag.answer.selector import (ANSWERABLE_FEATURES, FEATURES, WEIGHTS, Logistic, SelectorModel, answerable_row,
+                                 choose, with_reply)  # noqa: E402
+from rag.core.textnorm import contains  # noqa: E402
+
+FOLDS, INNER = 5, 4
+MAX_FALSE_REFUSAL = 0.05
+RATIOS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.01)
+C = 1.0  # LogisticRegression's default regularisation, not tuned
+OFFTOPIC_WEIGHT = 1.0  # 0 and 0.3 measured too (docs/answer_selection.md): refusing off-topic questions needs it
+ROWS_VERSION = 6
+
+
+def limit_of(question: str) -> int:
+    return 3 if ASKS_HOW.search(question) else 2  # ExtractiveAnswerer.limit with its defaults
+
+
+# ---- data ---------------------------------------------------------------------------------
+def corpora() -> list[str]:
+    have = available()
+    return ["combined"] + [c for c in ("devset", "devset2", "samples") if c in have]
+
+
+def ranking(name: str):
+    """The paragraph ranking the selector sees: the default fusion, or the learned ranker's
+    out-of-fold ranking (``bench.fit_ranker``)."""
+    if name == "weighted":
+        return None
+    from bench.fit_ranker import oof_rankings
+
+    return oof_rankings
+
+
+def question_rows(corpus: str, base: Path, rank: str = "weighted") -> tuple[list[Record], list[QuestionRows]]:
+    recs = cached(corpus, base)
+    f = work_dir(base) / f"rows-{rank}-{corpus}.pkl"
+    if f.exists():
+        v, feats, qr = pickle.loads(f.read_bytes())
+        if v == ROWS_VERSION and feats == FEATURES:
+            return recs, qr
+    corp = Corpus(corpus, base)
+    alt = ranking(rank)
+    alt = alt(corpus, base) if alt else {}
+    out = []
+    for r in recs:
+        if r.path != "fact":
+            continue
+        hits = alt.get((r.dataset, r.qid)) or fused(r, corp)
+        out.append(rows(r, corp, hits))
+    f.write_bytes(pickle.dumps((ROWS_VERSION, FEATURES, out)))
+    return recs, out
+
+
+def fold_of(base: Path) -> dict[tuple[str, str], int]:
+    """(dataset, question id) → outer fold, from the combined corpus's groups."""
+    from sklearn.model_selection import GroupKFold
+
+    recs = cached("combined", base)
+    groups = [r.group for r in recs]
+    out = {}
+    for k, (_, test) in enumerate(GroupKFold(FOLDS).split(recs, groups=groups)):
+        for i in test:
+            out[(recs[i].dataset, recs[i].qid)] = k
+    return out
+
+
+# ---- model --------------------------------------------------------------------------------
+def _logistic(X: np.ndarray, y: np.ndarray, feats: tuple[str, ...], weight: np.ndarray | None = None) -> Logistic:
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = X.mean(0), X.std(0)
+    scale[scale == 0] = 1.0
+    lr = LogisticRegression(C=C, max_iter=5000)
+    lr.fit((X - mean) / scale, y, sample_weight=weight)
+    return Logistic(feats, mean, scale, lr.coef_[0], float(lr.intercept_[0]))
+
+
+def fit(qrs: list[QuestionRows], feats: tuple[str, ...]) -> Logistic:
+    """The sentence model: every candidate of every question, positive when it holds the answer
+    (the off-topic questions say nothing about which sentence answers: left out)."""
+    qrs = [q for q in qrs if q.rec.dataset != "offtopic"]
+    idx = [FEATURES.index(f) for f in feats]
+    X = np.vstack([q.X[:, idx] for q in qrs if len(q.y)])
+    y = np.concatenate([q.y for q in qrs if len(q.y)])
+    return _logistic(X, y, feats)
+
+
+def fit_answerable(qrs: list[QuestionRows], probs: list[np.ndarray], feats: tuple[str, ...]) -> Logistic:
+    """The refusal model: one row per question (its best candidate), positive when answerable.
+    ``probs`` must be out-of-fold, so that it learns from probabilities like those of new questions."""
+    idx = [ANSWERABLE_FEATURES.index(f) for f in feats]
+    Z = np.vstack([answerable_row(q.X, p)[idx] for q, p in zip(qrs, probs)])
+    y = np.array([q.rec.type != "unanswerable" for q in qrs], dtype=np.int8)
+    # classes balanced; within the unanswerable, the off-topic questions weigh as much in
+    # total as the dev sets' own (which are the harder kind and the one the goals measure)
+    off = np.array([q.rec.dataset == "offtopic" for q in qrs])
+    n_pos, n_off, n_un = int(y.sum()), int(off.sum()), int((~off & (y == 0)).sum())
+    w = np.where(y == 1, 1.0, 0.0)
+    if n_un:
+        w[(y == 0) & ~off] = n_pos / (2 * n_un) if n_off else n_pos / n_un
+    if n_off and OFFTOPIC_WEIGHT:
+        w[off] = OFFTOPIC_WEIGHT * (n_pos / (2 * n_off) if n_un else n_pos / n_off)
+    return _logistic(Z, y, feats, w)
+
+
+def answerable_proba(m: Logistic | None, q: QuestionRows, p: np.ndarray) -> float:
+    return SelectorModel(Logistic((), np.zeros(0), np.zeros(0), np.zeros(0), 0.0), m, 0.0, 0.0, {}) \
+        .answerable_proba(q.X, p)
+
+
+@dataclass
+class Outcome:
+    refused: bool
+    fact_recall: float | None
+    sentences: int
+
+
+REPLY_RULE = [True]  # with_reply on or off (switched for its ablation line)
+
+
+def outcome(q: QuestionRows, p: np.ndarray, a: float, thr: float, ratio: float) -> Outcome:
+    limit = limit_of(q.rec.query)
+    chosen = choose(q.cands, p, 0.0, ratio, limit) if len(p) and a >= thr else []
+    if chosen and REPLY_RULE[0]:
+        chosen = with_reply(q.rec.query, chosen, q.cands, p, limit)
+    if not chosen:
+        return Outcome(True, 0.0 if q.rec.facts and q.rec.type != "unanswerable" else None, 0)
+    text = "\n".join(f"{describe(c.chunk)}：{c.text}" for c in chosen)
+    fr = sum(contains(text, f) for f in q.rec.facts) / len(q.rec.facts) if q.rec.facts else None
+    return Outcome(False, fr, len(chosen))
+
+
+def tradeoff(qrs, probs, ascores, thr: float, ratio: float) -> dict:
+    ans = [outcome(q, p, a, thr, ratio) for q, p, a in zip(qrs, probs, ascores)]
+    un = [o for q, o in zip(qrs, ans) if q.rec.type == "unanswerable" and q.rec.dataset != "offtopic"]
+    off = [o for q, o in zip(qrs, ans) if q.rec.dataset == "offtopic"]
+    ok = [o for q, o in zip(qrs, ans) if q.rec.type != "unanswerable"]
+    frs = [o.fact_recall for o in ok if o.fact_recall is not None]
+    return {"refusal": float(np.mean([o.refused for o in un])) if un else float("nan"),
+            "offtopic_refusal": float(np.mean([o.refused for o in off])) if off else float("nan"),
+            "false_refusal": float(np.mean([o.refused for o in ok])) if ok else float("nan"),
+            "fact_recall": float(np.mean(frs)) if frs else float("nan"),
+            "sentences": float(np.mean([o.sentences for o in ok if not o.refused] or [0]))}
+
+
+def choose_params(qrs, probs, ascores, others: tuple[int, int]) -> tuple[float, float]:
+    """The highest threshold whose false refusal is ≤ MAX_FALSE_REFUSAL, then the highest
+    second-sentence ratio whose fact recall is within 0.01 of the best ratio's.
+
+    False refusal counts every answerable question, as the eval does: ``others`` = (answerable
+    questions off the fact path, how many of those the fixed paths refuse)."""
+    ok = sorted(a for q, a in zip(qrs, ascores) if q.rec.type != "unanswerable")
+    # answerable fact-path questions we may refuse: the lowest `allowed`; the threshold sits just above them
+    allowed = max(0, int(np.floor(MAX_FALSE_REFUSAL * (len(ok) + others[0]))) - others[1])
+    thr = max(ok[min(allowed, len(ok) - 1)] - 1e-9, 1e-6) if ok else 0.5
+    recs = {r: tradeoff(qrs, probs, ascores, thr, r)["fact_recall"] for r in RATIOS}
+    top = max(recs.values())
+    ratio = max(r for r, v in recs.items() if v >= top - 0.01)
+    return thr, ratio
+
+
+def oof(qrs: list[QuestionRows], groups: list[str], feats, n: int) -> list[np.ndarray]:
+    from sklearn.model_selection import GroupKFold
+
+    probs: list[np.ndarray | None] = [None] * len(qrs)
+    for train, test in GroupKFold(n).split(qrs, groups=groups):
+        m = fit([qrs[i] for i in train], feats)
+        for i in test:
+            probs[i] = m.proba(qrs[i].X, FEATURES) if len(qrs[i].y) else np.zeros(0)
+    return probs  # type: ignore[return-value]
+
+
+def oof_answerable(qrs, probs, groups, afeats, n: int) -> list[float]:
+    """Out-of-fold answerable scores (the best sentence's probability without a refusal model)."""
+    from sklearn.model_selection import GroupKFold
+
+    if afeats is None:
+        return [answerable_proba(None, q, p) for q, p in zip(qrs, probs)]
+    out = [0.0] * len(qrs)
+    for train, test in GroupKFold(n).split(qrs, groups=groups):
+        m = fit_answerable([qrs[i] for i in train], [probs[i] for i in train], afeats)
+        for i in test:
+            out[i] = answerable_proba(m, qrs[i], probs[i])
+    return out
+
+
+def off_path(recs: list[Record], keys: set | None = None) -> tuple[int, int]:
+    """(answerable questions off the fact path, how many the fixed paths refuse), among ``keys``."""
+    rs = [r for r in recs if r.path != "fact" and r.type != "unanswerable"
+          and (keys is None or (r.dataset, r.qid) in keys)]
+    return len(rs), int(sum(r.baseline.get("false_refusal_rate", 0.0) for r in rs))
+
+
+@dataclass
+class CVResult:
+    probs: dict[str, list[np.ndarray]]   # corpus → out-of-fold sentence probabilities per fact-path question
+    ascores: dict[str, list[float]]      # corpus → out-of-fold answerable scores
+    params: dict[int, tuple[float, float]]  # fold → (threshold, ratio) chosen inside its training part
+    outcomes: dict[str, list[Outcome]]
+
+
+def cross_validate(data: dict[str, list[QuestionRows]], folds: dict, feats, recs: dict[str, list[Record]],
+                   afeats: tuple[str, ...] | None = ANSWERABLE_FEATURES) -> CVResult:
+    """Nested grouped CV over every corpus's questions at once (a question's fold is the same
+    in every corpus, so its proposal is never seen in training whichever corpus it is asked on).
+    ``afeats`` None: refuse on the best sentence's probability, with no refusal model."""
+    key = lambda q: (q.rec.dataset, q.rec.qid)  # noqa: E731
+    flat = [(c, q) for c, qs in data.items() for q in qs]
+    probs = {c: [None] * len(qs) for c, qs in data.items()}
+    ascores = {c: [0.0] * len(qs) for c, qs in data.items()}
+    outs = {c: [None] * len(qs) for c, qs in data.items()}
+    params = {}
+    pos = {(c, id(q)): i for c, qs in data.items() for i, q in enumerate(qs)}
+    for k in range(FOLDS):
+        train = [q for c, q in flat if folds[key(q)] != k]
+        test = [(c, q) for c, q in flat if folds[key(q)] == k]
+        groups = [q.rec.group for q in train]
+        inner = oof(train, groups, feats, INNER)
+        inner_a = oof_answerable(train, inner, groups, afeats, INNER)
+        others = [off_path(recs[c], {k2 for k2, f in folds.items() if f != k}) for c in data]
+        thr, ratio = choose_params(train, inner, inner_a, (sum(o[0] for o in others), sum(o[1] for o in others)))
+        params[k] = (thr, ratio)
+        m = fit(train, feats)
+        ma = fit_answerable(train, inner, afeats) if afeats else None
+        for c, q in test:
+            p = m.proba(q.X, FEATURES) if len(q.y) else np.zeros(0)
+            a = answerable_proba(ma, q, p)
+            i = pos[(c, id(q))]
+            probs[c][i], ascores[c][i] = p, a
+            outs[c][i] = outcome(q, p, a, thr, ratio)
+    return CVResult(probs, ascores, params, outs)
+
+
+# ---- reporting ----------------------------------------------------------------------------
+TYPES = ("fact", "number", "paraphrase", "cross", "summary", "followup", "list", "filter", "unanswerable", "offtopic")
+
+
+def figures(recs: list[Record], outs: dict[tuple[str, str], Outcome]) -> dict[str, dict[str, float]]:
+    """Per type and overall: fact recall, refusal, false refusal. A question off the fact path
+    keeps the current pipeline's figures (catalogue, meta and list answers do not change)."""
+    acc: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in recs:
+        o = outs.get((r.dataset, r.qid))
+        if r.dataset == "offtopic":  # reported on their own (``offtopic``), not as the dev sets' unanswerable
+            if o is not None:
+                acc["offtopic"]["refusal"].append(float(o.refused))
+            continue
+        if o is None:
+            b = r.baseline
+            m = {"fact_recall": b.get("fact_recall"), "false_refusal": b.get("false_refusal_rate"),
+                 "refusal": b.get("refusal_rate")}
+        elif r.type == "unanswerable":
+            m = {"refusal": float(o.refused)}
+        else:
+            m = {"fact_recall": o.fact_recall, "false_refusal": float(o.refused)}
+        for name, v in m.items():
+            if v is not None:
+                acc[r.type][name].append(v)
+                acc["ALL"][name].append(v)
+    return {t: {k: float(np.mean(v)) for k, v in d.items()} for t, d in acc.items()}
+
+
+def baseline_figures(recs: list[Record]) -> dict[str, dict[str, float]]:
+    return figures(recs, {})
+
+
+def print_table(title: str, cols: dict[str, dict[str, dict[str, float]]], metric: str) -> None:
+    types = [t for t in TYPES + ("ALL",) if any(t in v for v in cols.values())]
+    print(f"\n{title}: {metric}")
+    print(f"{'type':<13}" + "".join(f"{c:>22}" for c in cols))
+    for t in types:
+        print(f"{t:<13}" + "".join(f"{v.get(t, {}).get(metric, float('nan')):>22.3f}" for v in cols.values()))
+
+
+def summary_line(f: dict) -> str:
+    a = f.get("ALL", {})
+    return (f"fact {a.get('fact_recall', float('nan')):.3f}  refusal {f.get('unanswerable', {}).get('refusal', float('nan')):.3f}"
+            f"  false refusal {a.get('false_refusal', float('nan')):.3f}")
+
+
+def close(a, b, tol: float = 0.01) -> bool:
+    """Same model up to ``tol`` per number: a re-built run cache can differ in the last digits
+    of a retrieval score (float sums in the vector store), never in structure."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(close(a[k], b[k], tol) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(close(x, y, tol) for x, y in zip(a, b))
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return abs(a - b) <= tol * max(1.0, abs(a))
+    return a == b
+
+
+def cv_value(fig: dict, metric: str) -> float | None:
+    """A pinned CV metric (``evals/expected.yaml``, section ``cv``) from the figures of one corpus."""
+    if metric == "offtopic_refusal_rate":
+        return fig.get("offtopic", {}).get("refusal")
+    if metric == "refusal_rate":
+        return fig.get("unanswerable", {}).get("refusal")
+    if metric == "false_refusal_rate":
+        return fig.get("ALL", {}).get("false_refusal")
+    if metric.startswith("fact_recall"):
+        return fig.get(metric.removeprefix("fact_recall_") or "ALL", {}).get("fact_recall") \
+            if metric != "fact_recall" else fig.get("ALL", {}).get("fact_recall")
+    return None
+
+
+def check_pins(cv_fig: dict, metrics_of=cv_value) -> bool:
+    """Compare the CV figures with the pins of ``evals/expected.yaml`` (section ``cv``)."""
+    from evals.gate import direction, load_expected
+
+    ok = True
+    for corpus, pins in load_expected().get("cv", {}).items():
+        for m, spec in pins.items():
+            v = metrics_of(cv_fig.get(corpus, {}), m)
+            if v is None:
+                continue
+            lo = direction(m, spec) == "lower"
+            good = v <= spec["value"] + spec["tol"] + 1e-9 if lo else v >= spec["value"] - spec["tol"] - 1e-9
+            ok &= good
+            print(f"pin cv.{corpus}.{m}: {v:.3f} vs {spec['value']} ± {spec['tol']}  {'OK' if good else 'FAIL'}")
+    return ok
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--work", default=None, help="indexes and caches (default /tmp/proposals-cv)")
+    ap.add_argument("--ranking", default="learned", choices=("weighted", "learned"),
+                    help="the paragraph ranking the selector is fitted on (the default fusion is learned)")
+    ap.add_argument("--ablation", action="store_true")
+    ap.add_argument("--check", action="store_true", help="compare with the shipped weights instead of writing")
+    ap.add_argument("--out", default=str(WEIGHTS))
+    ap.add_argument("--json", default=None, help="write the figures as JSON here")
+    args = ap.parse_args()
+    base = Path(args.work) if args.work else None
+    names = corpora()
+    recs, data = {}, {}
+    for c in names:
+        recs[c], data[c] = question_rows(c, base, args.ranking)
+    folds = fold_of(base)
+    n_pos = sum(int(q.y.any()) for q in data["combined"])
+    print(f"fact-path questions (combined): {len(data['combined'])}, with a positive candidate: {n_pos}; "
+          f"candidates: {sum(len(q.y) for q in data['combined'])}")
+
+    cv = cross_validate(data, folds, FEATURES, recs)
+    cv_fig = {c: figures(recs[c], {(q.rec.dataset, q.rec.qid): o for q, o in zip(data[c], cv.outcomes[c])})
+              for c in names}
+    base_fig = {c: baseline_figures(recs[c]) for c in names}
+
+    # the shipped model: all questions; the refusal model on the outer out-of-fold
+    # probabilities, threshold and ratio on its out-of-fold scores
+    flat = [q for c in names for q in data[c]]
+    flat_p = [p for c in names for p in cv.probs[c]]
+    groups = [q.rec.group for q in flat]
+    flat_a = oof_answerable(flat, flat_p, groups, ANSWERABLE_FEATURES, FOLDS)
+    others = [off_path(recs[c]) for c in names]
+    thr, ratio = choose_params(flat, flat_p, flat_a, (sum(o[0] for o in others), sum(o[1] for o in others)))
+    model = SelectorModel(fit(flat, FEATURES), fit_answerable(flat, flat_p, ANSWERABLE_FEATURES), thr, ratio, {})
+    model.meta = {"command": "python -m bench.fit_selector", "folds": FOLDS, "inner_folds": INNER, "C": C,
+                  "max_false_refusal": MAX_FALSE_REFUSAL, "ranking": args.ranking,
+                  "questions": len(flat), "candidates": int(sum(len(q.y) for q in flat))}
+
+    def shipped(q):
+        p = model.proba(q.X) if len(q.y) else np.zeros(0)
+        return outcome(q, p, model.answerable_proba(q.X, p), thr, ratio)
+
+    ins = {c: figures(recs[c], {(q.rec.dataset, q.rec.qid): shipped(q) for q in data[c]}) for c in names}
+
+    for metric in ("fact_recall", "false_refusal", "refusal"):
+        cols = {}
+        for c in names:
+            cols[f"{c} e2e"] = base_fig[c]  # the pipeline as run when the cache was built
+            cols[f"{c} CV"] = cv_fig[c]
+            cols[f"{c} in-sample"] = ins[c]
+        print_table("per type", cols, metric)
+    print("\nfolds' chosen (threshold, ratio):", {k: (round(t, 3), r) for k, (t, r) in cv.params.items()})
+    print(f"shipped threshold {thr:.3f}, second-sentence ratio {ratio}")
+
+    # trade-off over thresholds, on the outer out-of-fold probabilities of the combined corpus
+    print("\ntrade-off (combined corpus, nested-CV out-of-fold scores of the refusal model; false refusal and"
+          " fact recall over all answerable questions, the fixed paths' answers included):")
+    print(f"{'threshold':>10}{'refusal':>10}{'false ref.':>12}{'fact recall':>13}{'off-topic ref.':>16}")
+    o_n, o_r = off_path(recs["combined"])
+    n_ok = sum(q.rec.type != "unanswerable" for q in data["combined"])
+    off_fr = [r.baseline["fact_recall"] for r in recs["combined"]
+              if r.path != "fact" and r.type != "unanswerable" and "fact_recall" in r.baseline]
+    n_fr = sum(q.rec.type != "unanswerable" and bool(q.rec.facts) for q in data["combined"])
+    table = []
+    for t in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, round(thr, 3)):
+        r = tradeoff(data["combined"], cv.probs["combined"], cv.ascores["combined"], t, ratio)
+        r["false_refusal"] = (r["false_refusal"] * n_ok + o_r) / (n_ok + o_n)
+        r["fact_recall"] = (r["fact_recall"] * n_fr + sum(off_fr)) / (n_fr + len(off_fr))
+        table.append({"threshold": t, **r})
+    for r in sorted(table, key=lambda r: r["threshold"]):
+        print(f"{r['threshold']:>10.3f}{r['refusal']:>10.3f}{r['false_refusal']:>12.3f}{r['fact_recall']:>13.3f}"
+              f"{r['offtopic_refusal']:>16.3f}")
+
+    for name, m in (("sentence", model.sentence), ("answerable", model.answerable)):
+        print(f"\n{name} model coefficients (standardised):")
+        for f, w in sorted(zip(m.features, m.coef), key=lambda x: -abs(x[1])):
+            print(f"  {f:<18}{w:+.3f}")
+
+    abl = {}
+    if args.ablation:
+        print("\nablation (nested grouped CV on the combined corpus's questions alone): change when removed")
+        r = cross_validate({"combined": data["combined"]}, folds, FEATURES, recs)
+        ref = figures(recs["combined"], {(q.rec.dataset, q.rec.qid): o
+                                         for q, o in zip(data["combined"], r.outcomes["combined"])})
+        print(f"  {'(all kept)':<18} {summary_line(ref)}")
+        for f in FEATURES + ("refusal model", "reply rule"):
+            feats = tuple(x for x in FEATURES if x != f)
+            afeats = None if f == "refusal model" else tuple(x for x in ANSWERABLE_FEATURES if x != f)
+            REPLY_RULE[0] = f != "reply rule"
+            r = cross_validate({"combined": data["combined"]}, folds, feats, recs, afeats)
+            REPLY_RULE[0] = True
+            fig = figures(recs["combined"], {(q.rec.dataset, q.rec.qid): o
+                                             for q, o in zip(data["combined"], r.outcomes["combined"])})
+            d = {m: fig[t].get(m, float("nan")) - ref[t].get(m, float("nan"))
+                 for t, m in (("ALL", "fact_recall"), ("unanswerable", "refusal"), ("ALL", "false_refusal"))}
+            abl[f] = d
+            print(f"  {f:<18} fact {d['fact_recall']:+.3f}  refusal {d['refusal']:+.3f}  "
+                  f"false refusal {d['false_refusal']:+.3f}", flush=True)
+
+    if args.json:
+        Path(args.json).write_text(json.dumps({"cv": cv_fig, "in_sample": ins, "now": base_fig, "tradeoff": table,
+                                               "ablation": abl, "threshold": thr, "ratio": ratio},
+                                              ensure_ascii=False, indent=1), encoding="utf-8")
+    text = json.dumps(model.to_json(), ensure_ascii=False, indent=1) + "\n"
+    if args.check:
+        same = close(json.loads(Path(args.out).read_text(encoding="utf-8")), model.to_json())
+        print("shipped weights reproduced" if same else "shipped weights DIFFER from a fresh fit")
+        pins_ok = check_pins(cv_fig)
+        sys.exit(0 if same and pins_ok else 1)
+    Path(args.out).write_text(text, encoding="utf-8")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,322 @@
+"""The learned answer-sentence selector: named features of (question, candidate sentence)
+and a logistic model that turns them into "this sentence answers this question".
+
+The candidates are the sentences of the top paragraphs. Each feature is general (no word
+list keyed to one question): e5 similarity, idf coverage of the question's key words,
+whether the sentence states the kind of figure asked and names its focus and subject
+(``rag.answer.asks``), section and department agreement, year agreement, the paragraph's
+rank and fused score. The weights are fitted by ``python -m bench.fit_selector`` with
+cross-validation grouped by proposal and shipped in ``selector_weights.json``; applying
+them needs numpy only.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from rag.answer.asks import Ask, answers, asks, gives_kind, subject_share, uncovered_topic, figure_text
+from rag.core.departments import department_variants
+from rag.core.lexicon import COURTESY, ORDINAL
+from rag.core.terms import coverage, key_terms
+from rag.core.textnorm import answer_sentences, nfkc, norm
+from rag.core.types import Chunk, Hit
+from rag.core.hostile import addresses_assistant
+
+WEIGHTS = Path(__file__).with_name("selector_weights.json")
+
+_DIGIT = re.compile(r"\d")
+_DATE = re.compile(r"\d+\s*[—–-]\s*\d+\s*[年月]|\d+\s*[年月日]")
+_YEAR = re.compile(r"((?:19|20)\d\d)\s*年")
+# the question asks for a figure / a date
+ASKS_NUMBER = re.compile(r"多少|几[个条家所项天年月次名人位座处类]|比例|标准|占比|多长|多久|多大|多高|多远|几层|金额|权重|时间|什么时候|何时|哪一年|哪年")
+ASKS_WHEN = re.compile(r"什么时候|何时|哪一年|哪年|几月|日期|时间")
+BOILERPLATE = COURTESY  # courtesy sentences every reply has (rag.core.lexicon)
+# asked about what was done or how things stand now: a reply says it, a proposal only the problem
+ASKS_REPLY = re.compile(r"落实|答复|回应|采纳|怎么样|打算|进展|办理|回复|做了|建了|出台|怎么做|现在|目前|如今|之后|以后|还剩|已经"
+                        r"|(?:怎么|如何)(?:防止|避免|解决|保障|确保|保证|管|监管|处理)")
+ASKS_NOW = re.compile(r"现在|目前|如今|之后|以后|还剩|还有多")
+CHANGE = re.compile(r"(?:缩短|压缩|降低|降|下降|减少|减|提高|提升|增加|增|扩大|扩充|上升|调整|放宽)[至到为]")
+ASKS_SUGGESTION = re.compile(r"建议|提议|提出|呼吁")
+_FUNCTION_CHARS = set("的了吗呢吧啊是在有和与及或哪些什么怎么多少几个这那里说要得能会就都也还")
+
+FEATURES = (
+    "cos",            # e5 cosine of question and sentence
+    "cos_gap",        # its distance below the best candidate's cosine
+    "cov",            # idf-weighted share of the question's key words in the sentence
+    "ctx",            # ... in the paragraph with its identity (title, department, heading, year)
+    "chars",          # share of the question's content characters in the sentence
+    "title_cov",      # ... key words in the proposal's title
+    "no_figure",      # a figure is asked and the sentence states none (dates only when a date is asked)
+    "kind_ok",        # states the kind of figure asked (money, share, date, duration, count)
+    "focus_ok",       # names what the figure is of ("总投资")
+    "subject",        # how much of the asked subject it mentions
+    "answers",        # all checks of rag.answer.asks pass for some ask
+    "other_year",     # states a year other than the one asked
+    "reply_wanted",   # a reply sentence where what was done is asked
+    "content_now",    # a proposal's own account where the current state is asked
+    "change_now",     # reports a change ("压缩至3.2个工作日") where the current state is asked
+    "suggestion_wanted",  # a 建议 sentence where the suggestion is asked
+    "dept_match",     # the question names the department of this reply
+    "dept_other",     # the question names a department and this is another's reply
+    "boilerplate",    # courtesy sentence
+    "item_heading",   # a short numbered line with no figure
+    "uncovered",      # the question's one unknown noun is absent from the sentence
+    "unknown_share",  # idf share of the question's key words the corpus never uses
+    "any_answers",    # some candidate passes all checks of rag.answer.asks (question level)
+    "best_cov",       # the best candidate's key-word coverage (question level)
+    "best_focus",     # the best focus coverage among the candidates (question level)
+    "year_unstated",  # a year is asked and no candidate or heading states it (question level)
+    "rank",           # paragraph rank (0 = first)
+    "fused",          # the paragraph's fused score relative to the first
+    "length",         # log of the sentence length
+)
+
+
+_QUESTION_LEVEL = ("any_answers", "best_cov", "best_focus", "year_unstated")
+
+
+@dataclass
+class Candidate:
+    chunk: Chunk
+    rank: int
+    text: str
+    score: float = 0.0
+
+
+def char_overlap(question: str, sentence: str) -> float:
+    q = {ch for ch in norm(question) if "\u4e00" <= ch <= "\u9fff"} - _FUNCTION_CHARS
+    return len(q & set(norm(sentence))) / len(q) if q else 0.0
+
+
+def is_item_heading(sentence: str) -> bool:
+    m = ORDINAL.match(sentence)
+    return bool(m) and len(sentence) <= 30 and not _DIGIT.search(sentence[m.end():])
+
+
+def has_quantity(sentence: str, dates_ok: bool) -> bool:
+    s = figure_text(sentence)
+    if not dates_ok:
+        s = _DATE.sub("", s)
+    return bool(_DIGIT.search(s))
+
+
+def candidates(hits: list[Hit], depth: int) -> list[Candidate]:
+    # orders to the assistant in the corpus are data: never a candidate answer
+    return [Candidate(h.chunk, r, s) for r, h in enumerate(hits[:depth]) if h.chunk.section != "meta"
+            for s in answer_sentences(h.chunk.text) if not addresses_assistant(s)]
+
+
+@lru_cache(maxsize=4096)
+def _forms(department: str) -> tuple[str, ...]:
+    return tuple(f for f in department_variants(department) if len(f) >= 3)
+
+
+def _names(question: str, department: str) -> bool:
+    """Does the question name this department (any of its forms: 市教育局, 教育局)?"""
+    return any(f in question for f in _forms(department))
+
+
+def _support(c: Chunk) -> str:
+    return "\n".join(x for x in (c.text, c.title, c.proposal_id, c.proposers, c.department or "",
+                                 c.heading or "", f"{c.year}年") if x)
+
+
+def features(question: str, hits: list[Hit], cands: list[Candidate], sims: np.ndarray | None,
+             idf: Callable[[str], float], known: Callable[[str], bool]) -> np.ndarray:
+    """One row of ``FEATURES`` per candidate."""
+    terms = key_terms(question)
+    wanted: list[Ask] = asks(question)
+    wants_number = bool(ASKS_NUMBER.search(question))
+    dates_ok = bool(ASKS_WHEN.search(question))
+    wants_reply = bool(ASKS_REPLY.search(question))
+    wants_now = bool(ASKS_NOW.search(question))
+    wants_suggestion = bool(ASKS_SUGGESTION.search(question))
+    total = sum(idf(t) for t in terms)
+    unknown = sum(idf(t) for t in terms if not known(t)) / total if total else 0.0
+    q_years = set(_YEAR.findall(nfkc(question)))
+    named = {c.chunk.department for c in cands if c.chunk.department and _names(question, c.chunk.department)}
+    top = hits[0].score if hits and hits[0].score else 1.0
+    # the question's one noun the corpus never uses (rag.answer.asks.uncovered_topic), if any
+    topic = uncovered_topic(question, "", known)
+    topic_chars = set(norm(topic)) if topic else set()
+    best_cos = float(np.max(sims)) if sims is not None and len(sims) else 0.0
+    ctx_cache: dict[str, tuple[float, float]] = {}
+    rows = []
+    for i, c in enumerate(cands):
+        ch = c.chunk
+        if ch.id not in ctx_cache:
+            ctx_cache[ch.id] = (coverage(terms, _support(ch), idf), coverage(terms, ch.title, idf))
+        ctx, tcov = ctx_cache[ch.id]
+        s, head = c.text, ch.heading or ""
+        cos = float(sims[i]) if sims is not None else 0.0
+        kinds = [a for a in wanted if a.kind]
+        focus = [f for a in wanted for f in a.focus if known(f)]
+        subj = [subject_share(tuple(t for t in a.subject if known(t)), s + head, idf) for a in wanted if a.subject]
+        stated = set(_YEAR.findall(nfkc(re.sub(r"《[^《》]*》", "", s)))) | set(_YEAR.findall(nfkc(head)))
+        reply = ch.section == "reply"
+        rows.append((
+            cos, best_cos - cos,
+            coverage(terms, s, idf), ctx, char_overlap(question, s), tcov,
+            float(wants_number and not has_quantity(s, dates_ok)),
+            float(any(gives_kind(a.kind, s) for a in kinds)) if kinds else 1.0,
+            sum(set(norm(f)) <= set(norm(s + head)) for f in focus) / len(focus) if focus else 1.0,
+            max(subj) if subj else 1.0,
+            float(any(answers(a, s, head, known, idf) for a in wanted)) if wanted else 1.0,
+            float(bool(q_years and stated and not (q_years & stated))),
+            float(wants_reply and reply),
+            float(wants_now and ch.section == "content"),
+            float(wants_now and bool(CHANGE.search(s))),
+            float(wants_suggestion and ch.section == "suggestion"),
+            float(reply and ch.department in named),
+            float(bool(named) and reply and ch.department not in named),
+            float(bool(BOILERPLATE.search(s))),
+            float(is_item_heading(s)),
+            float(bool(topic_chars) and not topic_chars & set(norm(s))),
+            unknown,
+            float(c.rank),
+            (hits[c.rank].score / top) if top else 0.0,
+            math.log(1 + len(s)),
+        ))
+    X = np.asarray(rows, dtype=np.float64).reshape(len(cands), len(FEATURES) - len(_QUESTION_LEVEL))
+    # question-level columns: how well the best candidates do, so that every candidate's
+    # probability drops when none of them answers (what the refusal threshold needs)
+    col = {f: i for i, f in enumerate(f for f in FEATURES if f not in _QUESTION_LEVEL)}
+    if len(cands):
+        stated_any = any(q_years & set(_YEAR.findall(nfkc(c.text + (c.chunk.heading or "")))) for c in cands)
+        q = [X[:, col["answers"]].max(), X[:, col["cov"]].max(), X[:, col["focus_ok"]].max(),
+             float(bool(q_years) and not stated_any)]
+    else:
+        q = [0.0] * len(_QUESTION_LEVEL)
+    at = FEATURES.index(_QUESTION_LEVEL[0])
+    return np.hstack([X[:, :at], np.tile(q, (len(cands), 1)), X[:, at:]])
+
+
+# what the refusal decision looks at: the best candidate's probability and checks, per question
+ANSWERABLE_FEATURES = ("top_logit", "answers", "focus_ok", "subject", "cov", "cos", "unknown_share")
+
+
+def answerable_row(X: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """The question-level row of ``ANSWERABLE_FEATURES`` from the candidates' features and
+    probabilities (the best candidate's)."""
+    if not len(p):
+        return np.zeros(len(ANSWERABLE_FEATURES))
+    i = int(np.argmax(p))
+    top = min(max(float(p[i]), 1e-6), 1 - 1e-6)
+    row = dict(zip(FEATURES, X[i]))
+    return np.array([math.log(top / (1 - top))] + [row[f] for f in ANSWERABLE_FEATURES[1:]])
+
+
+@dataclass
+class Logistic:
+    """Standardised logistic regression: p = sigmoid(((x - mean) / scale) · coef + intercept)."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    def proba(self, X: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+        idx = [names.index(f) for f in self.features]
+        z = ((X[:, idx] - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def to_json(self) -> dict:
+        r = lambda a: [round(float(x), 6) for x in a]  # noqa: E731
+        return {"features": list(self.features), "mean": r(self.mean), "scale": r(self.scale), "coef": r(self.coef),
+                "intercept": round(float(self.intercept), 6)}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Logistic":
+        return cls(tuple(d["features"]), np.asarray(d["mean"], dtype=np.float64),
+                   np.asarray(d["scale"], dtype=np.float64), np.asarray(d["coef"], dtype=np.float64),
+                   float(d["intercept"]))
+
+
+@dataclass
+class SelectorModel:
+    """Two fitted logistic models: ``sentence`` scores each candidate ("this sentence answers
+    the question"); ``answerable`` scores the question from its best candidate ("the corpus
+    answers it"), and the answer is refused below ``threshold``."""
+
+    sentence: Logistic
+    answerable: Logistic | None
+    threshold: float        # on the answerable probability (on the best sentence's without that model)
+    second_ratio: float     # a further sentence is quoted when its probability is this share of the first's
+    meta: dict
+    reply_rule: bool = True  # see with_reply; kept while it pays on CV (docs/answer_selection.md, ablation)
+
+    def proba(self, X: np.ndarray) -> np.ndarray:
+        return self.sentence.proba(X, FEATURES)
+
+    def answerable_proba(self, X: np.ndarray, p: np.ndarray) -> float:
+        if not len(p):
+            return 0.0
+        if self.answerable is None:
+            return float(np.max(p))
+        return float(self.answerable.proba(answerable_row(X, p)[None, :], ANSWERABLE_FEATURES)[0])
+
+    def select(self, question: str, cands: list[Candidate], X: np.ndarray, limit: int) -> list[Candidate]:
+        p = self.proba(X) if len(cands) else np.zeros(0)
+        if self.answerable_proba(X, p) < self.threshold:
+            return []
+        chosen = choose(cands, p, 0.0, self.second_ratio, limit)
+        return with_reply(question, chosen, cands, p, limit) if self.reply_rule else chosen
+
+    def to_json(self) -> dict:
+        return {"sentence": self.sentence.to_json(),
+                "answerable": self.answerable.to_json() if self.answerable else None,
+                "threshold": round(float(self.threshold), 4), "second_ratio": round(float(self.second_ratio), 4),
+                "reply_rule": self.reply_rule, "meta": self.meta}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "SelectorModel":
+        return cls(Logistic.from_json(d["sentence"]), Logistic.from_json(d["answerable"]) if d.get("answerable") else None,
+                   float(d["threshold"]), float(d["second_ratio"]), d.get("meta", {}), bool(d.get("reply_rule", False)))
+
+    @classmethod
+    def load(cls, path: Path = WEIGHTS) -> "SelectorModel | None":
+        if not path.exists():
+            return None
+        return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+
+def choose(cands: list[Candidate], proba: np.ndarray, threshold: float, second_ratio: float,
+           limit: int) -> list[Candidate]:
+    """The best candidate when it clears ``threshold``, then the next ones (other text) whose
+    probability is at least ``second_ratio`` of the first's and clears the threshold too."""
+    for c, p in zip(cands, proba):
+        c.score = float(p)
+    order = np.argsort(-proba, kind="stable")
+    if not len(order) or proba[order[0]] < threshold:
+        return []
+    first = float(proba[order[0]])
+    out = [cands[order[0]]]
+    for j in order[1:]:
+        if len(out) >= limit or proba[j] < max(threshold, second_ratio * first):
+            break
+        if all(cands[j].text != c.text for c in out):
+            out.append(cands[j])
+    return out
+
+
+def with_reply(question: str, chosen: list[Candidate], cands: list[Candidate], p: np.ndarray,
+               limit: int) -> list[Candidate]:
+    """"…建议…，教育局是怎么落实的？": when what was done is asked and every chosen sentence is
+    the proposal's, the best reply sentence (at least half the first's probability) takes the
+    last place: the proposal's words alone do not answer it."""
+    if not chosen or not ASKS_REPLY.search(question) or any(c.chunk.section == "reply" for c in chosen):
+        return chosen
+    first = max(c.score for c in chosen)
+    replies = [(float(q), c) for c, q in zip(cands, p) if c.chunk.section == "reply" and q >= 0.5 * first]
+    if not replies:
+        return chosen
+    best = max(replies, key=lambda x: x[0])[1]
+    return chosen[: limit - 1] + [best]

