@@ -22,7 +22,10 @@ import shutil
 import time
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
-from typing import ContextManager
+from typing import TYPE_CHECKING, ContextManager
+
+if TYPE_CHECKING:
+    import numpy as np
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -362,7 +365,6 @@ class Ingester:
         every store now shows; the previous folder goes once no question can be loading it."""
         counts = self.index.catalogue.counts()
         with self.index._lock:  # a question loading the old generation finishes before it goes
-            old = self.index.manifest().get("bm25")
             self.index.write_manifest(bm25=name, generation=gen, state="clean", proposals=counts["proposals"],
                                       chunks=counts["chunks"], embed_model=self.index.embedder.model_id)
             for d in self.index.dir.glob("bm25-*"):  # older generations, partial builds
