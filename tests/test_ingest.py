@@ -139,7 +139,7 @@ def test_a_file_with_a_known_id_replaces_that_proposal(index, corpus, tmp_path):
     lines = text.splitlines()
     lines.insert(2, "  替换后的版本新增这一段。")
     (newer / "v2.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    r = Ingester(index).run([newer])
+    r = Ingester(index).run([newer], replace=True)  # another file: replacing is asked for
     assert r.replaced == 1 and r.per_file == {str((newer / "v2.txt").resolve()): 1}
     assert any("替换后的版本" in c.text for c in index.catalogue.proposal_chunks("20220077"))
     assert index.catalogue.counts()["proposals"] == 3 and index.problems() == []

@@ -324,7 +324,8 @@ class Handlers:
                 # questions wait only while the stores are written, not while vectors are computed
                 report = self.a.ingest(paths, progress=stage_callback(
                     progress, lambda s: STAGES.get(s, s), lambda s: STAGE_UNITS.get(s, "步")),
-                                       writing=self.lock.writing)
+                                       writing=self.lock.writing,
+                                       replace=not keep_failed)  # an upload with a known id is a new version
             except ProposalError as e:
                 return notice_html(friendly(e), "error"), file_errors_html(bad), self.library()
             for e in report.failures:

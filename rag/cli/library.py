@@ -19,7 +19,10 @@ def register(app: typer.Typer) -> None:
         try:
             a = assistant(data_dir)
             a.index.claim_writer("`proposals remove`")  # refused at once when the app writes this directory
-            r = a.remove(ids)
+            try:
+                r = a.remove(ids)
+            finally:
+                a.index.release_writer()
         except ProposalError as e:
             fail(e)
         console.print(f"已删除 {r.proposals_changed} 件提案（{r.removed} 个段落）；提案库现有 {r.proposals} 件提案、"
