@@ -72,8 +72,8 @@ def session(url: str, qs: list[str], start: threading.Barrier, timeout: float) -
     for n, q in enumerate(qs, 1):
         t0 = time.perf_counter()
         try:
-            job = client.submit(q, "", "", "", api_name="/chat")
-            transcript, _ = job.result(timeout=timeout)
+            job = client.submit(q, "", "", "", "", api_name="/chat")  # question, filters, conversation id
+            transcript = job.result(timeout=timeout)[0]
             problem = check_answer(transcript, n)
         except Exception as e:  # noqa: BLE001
             problem = f"{type(e).__name__}: {e}"

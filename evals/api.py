@@ -29,6 +29,17 @@ __all__ = ["run_eval", "dataset_paths", "grade", "EvalRun", "ConfigResult", "Que
            "CONFIGS"]
 
 
+def stage_zh(stage: str) -> str:
+    """A progress stage of ``run_eval`` ("ingest embed", "hybrid", "hybrid outlines", "grade") in Chinese."""
+    words = {"ingest parse": "导入评测语料：解析", "ingest chunk": "导入评测语料：切分",
+             "ingest embed": "导入评测语料：计算向量", "grade": "评分"}
+    if stage in words:
+        return words[stage]
+    if stage.endswith(" outlines"):
+        return f"{stage.split()[0]}：答复提纲"
+    return f"{stage}：逐题作答"
+
+
 def run_eval(dataset: str | Path, *, corpus: str | Path | None = None, configs: Sequence[str] = ("hybrid",),
              data_dir: str | Path | None = None, answers: str | Path | None = None,
              out_dir: str | Path | None = None, progress: Progress | None = None,
@@ -229,3 +240,5 @@ class Evaluations:
     @staticmethod
     def fmt(metric: str, value: float | None) -> str:
         return report_fmt(metric, value)
+
+    stage = staticmethod(stage_zh)  # a progress stage in Chinese

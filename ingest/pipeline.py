@@ -35,7 +35,7 @@ from ingest.jsonl_import import read_jsonl
 from rag.core.proposal import Proposal
 from ingest.parser import parse_file
 from rag.stores.bm25_index import BM25Index
-from rag.core.errors import ErrorCode, IngestError, StoreError
+from rag.core.errors import ErrorCode, IngestError, RequestError, StoreError
 from rag.stores.index import Index
 from rag.core.hostile import addresses_assistant
 from rag.core.textnorm import answer_sentences
@@ -59,6 +59,8 @@ class IngestReport:
     unchanged: int = 0
     removed: int = 0
     embedded: int = 0
+    replaced: int = 0  # proposals already in the index that a file brought a new version of
+    per_file: dict[str, int] = field(default_factory=dict)  # file path → proposals read from it
     failures: list[IngestError] = field(default_factory=list)
     # chunks holding a sentence addressed to the assistant (rag.core.hostile): stored and
     # searchable as data, never quoted by the extractive answerer; listed for a person to check
@@ -160,6 +162,7 @@ class Ingester:
             except IngestError as e:
                 report.failures.append(e)
                 continue
+            report.per_file[str(f)] = 0
             for p in props:
                 line = int(p.source.split("#L")[1]) if "#L" in p.source else None
                 if p.id in seen:
@@ -176,6 +179,7 @@ class Ingester:
                         code=ErrorCode.ALREADY_INDEXED, id=p.id, other=source_file(old[0])))
                     continue
                 seen[p.id] = p.source
+                report.per_file[str(f)] += 1
                 sha = hashlib.sha256(f"{PARSER_VERSION}:{self.budget}:{p.text}".encode()).hexdigest()[:32]
                 out.append((p, sha))
         return out
@@ -226,6 +230,7 @@ class Ingester:
         after = {k: h for k, h in before.items() if owner[k][0] not in gone}
         after.update({c.id: h for s in staged for c, h in zip(s.chunks, s.hashes)})
         report.proposals_changed = len(changed) + len(stale)
+        report.replaced = sum(1 for p, _ in changed if p.id in known)
         report.added = sum(1 for k in after if k not in before)
         report.updated = sum(1 for k, h in after.items() if k in before and before[k] != h)
         report.unchanged = sum(1 for k, h in after.items() if before.get(k) == h)
@@ -374,6 +379,35 @@ class Ingester:
     def rebuild_bm25(self) -> None:
         ids, toks = self.index.catalogue.chunk_tokens()
         self.switch_bm25(*self.build_bm25(ids, toks))
+
+    def remove(self, ids: Iterable[str], progress: Progress | None = None) -> IngestReport:
+        """Take proposals out of every store, in the same order of writes as an ingest.
+
+        Every id must be in the catalogue (else nothing is written); ``removed`` counts chunks."""
+        with self.index.ingest_lock():
+            return self._remove(list(dict.fromkeys(ids)), progress)
+
+    def _remove(self, ids: list[str], progress: Progress | None = None) -> IngestReport:
+        t0 = time.perf_counter()
+        cat = self.index.catalogue
+        known = cat.file_shas()
+        missing = [pid for pid in ids if pid not in known]
+        if missing:
+            raise RequestError(f"no proposal {', '.join(missing)} in the index", code=ErrorCode.UNKNOWN_PROPOSAL,
+                               id="、".join(missing), hint="the 资料库 tab or `proposals stats` lists what is there")
+        before = cat.chunk_hashes()
+        self.index.write_manifest(state="dirty")
+        for pid in ids:
+            cat.delete_proposal(pid)
+        after = cat.chunk_hashes()
+        embed_s = self.sync_vectors(after, progress)
+        self.rebuild_bm25()
+        counts = cat.counts()
+        self.index.write_manifest(state="clean", proposals=counts["proposals"], chunks=counts["chunks"],
+                                  embed_model=self.index.embedder.model_id)
+        return IngestReport(proposals=counts["proposals"], proposals_changed=len(ids),
+                            removed=sum(1 for k in before if k not in after), unchanged=len(after),
+                            timings_s={"embed": embed_s, "total": time.perf_counter() - t0})
 
     def rebuild(self, progress: Progress | None = None) -> IngestReport:
         """Re-sync Chroma and BM25 from the catalogue (after a crash or a damaged file)."""

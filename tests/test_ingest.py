@@ -113,3 +113,47 @@ def test_cli_ingest_exit_status_and_summary(tmp_path, corpus, embed_cache):
     stats = subprocess.run([sys.executable, "-m", "rag.cli", "stats"], cwd=ROOT, capture_output=True,
                            text=True, env=env, timeout=300)
     assert stats.returncode == 0 and json.loads(stats.stdout)["proposals"] == 3
+
+
+def test_remove_takes_a_proposal_out_of_every_store(index, corpus):
+    from rag.core.errors import ProposalError
+
+    Ingester(index).run([corpus])
+    n = len(index.catalogue.proposal_chunks("20220077"))
+    with pytest.raises(ProposalError, match="20990000"):
+        Ingester(index).remove(["20220077", "20990000"])  # one unknown id: nothing is written
+    assert index.catalogue.proposal("20220077") is not None
+    r = Ingester(index).remove(["20220077"])
+    assert r.proposals_changed == 1 and r.removed == n and r.proposals == 2
+    assert index.catalogue.proposal("20220077") is None and index.problems() == []
+    assert index.store.count() == index.catalogue.counts()["chunks"] == len(index.bm25)
+    assert not [k for k in index.store.hashes() if k.startswith("20220077:")]
+    assert index.manifest()["state"] == "clean"
+
+
+def test_a_file_with_a_known_id_replaces_that_proposal(index, corpus, tmp_path):
+    Ingester(index).run([corpus])
+    newer = tmp_path / "newer"
+    newer.mkdir()
+    text = (corpus / "20220077.txt").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    lines.insert(2, "  替换后的版本新增这一段。")
+    (newer / "v2.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = Ingester(index).run([newer], replace=True)  # another file: replacing is asked for
+    assert r.replaced == 1 and r.per_file == {str((newer / "v2.txt").resolve()): 1}
+    assert any("替换后的版本" in c.text for c in index.catalogue.proposal_chunks("20220077"))
+    assert index.catalogue.counts()["proposals"] == 3 and index.problems() == []
+
+
+def test_cli_remove(index, corpus, embed_cache, monkeypatch):
+    from typer.testing import CliRunner
+
+    from rag.cli.main import app
+
+    Ingester(index).run([corpus])
+    monkeypatch.setenv("PROPOSALS_EMBED_CACHE", str(embed_cache))
+    data = ["--data-dir", str(index.dir)]
+    r = CliRunner().invoke(app, ["remove", "20250063", *data])
+    assert r.exit_code == 0 and "已删除 1 件提案" in r.output, r.output
+    r = CliRunner().invoke(app, ["remove", "20250063", *data])
+    assert r.exit_code == 1 and "提案库中没有编号为 20250063 的提案" in r.output

@@ -115,36 +115,39 @@ class RecordingAssistant:
         yield self.answer
 
 
-def test_chat_keeps_the_session_history_and_passes_filters(sample_assistant):
+def test_chat_keeps_the_session_history_and_passes_filters(sample_assistant, tmp_path):
+    from rag.stores.conversations import ConversationStore
+
     c = sample_assistant.catalogue.chunks(["20220077:meta:0"])[0]
     fake = RecordingAssistant(Answer("q", "答案[1]", False, "extractive", [Citation.of("1", c, "x")], [Hit(c, 1.0)]))
-    h = Handlers(fake)  # type: ignore[arg-type]
+    h = Handlers(fake, conversations=ConversationStore(tmp_path / "c.sqlite"))  # type: ignore[arg-type]
     steps = drain(h.chat("科技局怎么答复人才引进的建议?", [], "", "", ""))
-    html, turns, cleared, _ = steps[-1]
+    html, turns, cleared, _, cid, _ = steps[-1]
     assert cleared == "" and len(turns) == 1 and turns[0].answer is fake.answer
     assert any("部分文字" in s[0] for s in steps[:-1])  # streamed text shown before the answer
     assert 'data-chunk="20220077:meta:0"' in html
-    drain(h.chat("那人社局呢？", turns, "2022", "市人力资源和社会保障局", ""))
+    drain(h.chat("那人社局呢？", turns, "2022", "市人力资源和社会保障局", "", cid))
     assert fake.calls[0]["history"] == [] and fake.calls[0]["filters"] is None
     assert fake.calls[1]["history"] == ["科技局怎么答复人才引进的建议?"]
     f = fake.calls[1]["filters"]
     assert f.year == 2022 and f.department == "市人力资源和社会保障局" and f.proposer is None
 
 
-def test_chat_rejects_an_empty_question(empty_assistant):
-    with pytest.raises(gr.Error, match="请先输入问题"):
-        drain(Handlers(empty_assistant).chat("   ", [], "", "", ""))
+def test_chat_leaves_the_input_alone_on_an_empty_question(empty_assistant):
+    with pytest.warns(UserWarning, match="请先输入问题"):
+        steps = drain(Handlers(empty_assistant).chat("   ", [], "", "", ""))
+    assert len(steps) == 1 and all(u == gr.update() for u in steps[0])  # nothing changes, nothing errors
 
 
 def test_chat_on_an_empty_index_offers_the_samples(empty_assistant):
-    html, turns, _, show = drain(Handlers(empty_assistant).chat("加装电梯补贴多少？", [], "", "", ""))[-1]
+    html, turns, _, show, _, _ = drain(Handlers(empty_assistant).chat("加装电梯补贴多少？", [], "", "", ""))[-1]
     assert turns[0].error == ui_errors.NO_INDEX and ui_errors.NO_INDEX in html
     assert show.get("visible") is True
 
 
 def test_chat_answers_from_the_samples_with_filters(sample_assistant):
     h = Handlers(sample_assistant)
-    html, turns, _, _ = drain(h.chat("加装电梯的补贴标准是多少？", [], "2022", "", ""))[-1]
+    html, turns, *_ = drain(h.chat("加装电梯的补贴标准是多少？", [], "2022", "", ""))[-1]
     ans = turns[0].answer
     assert ans is not None and not ans.abstained and ans.citations
     assert all(sample_assistant.catalogue.proposal(c.proposal_id).year == 2022 for c in ans.citations)
@@ -167,21 +170,21 @@ def test_bad_uploads_are_listed_per_file_in_chinese(empty_assistant, tmp_path):
     (up / "notes.pdf").write_bytes(b"%PDF-1.4")  # a PDF cut off after its header
     (up / "table.xlsx").write_bytes(b"PK\x03\x04")
     (up / "nocase.txt").write_text("内容:\n  只有内容没有案由。\n", encoding="utf-8")
-    summary, errors, _ = Handlers(empty_assistant).ingest_uploads([str(p) for p in sorted(up.iterdir())],
-                                                                  progress=lambda *a, **k: None)
+    summary, errors, _, cleared = Handlers(empty_assistant).ingest_uploads([str(p) for p in sorted(up.iterdir())],
+                                                                           progress=lambda *a, **k: None)
     for name, reason in (("empty.txt", "文件是空的"), ("binary.txt", "二进制文件"), ("notes.pdf", "无法读取这个 PDF 文件"),
                          ("table.xlsx", "不支持的文件类型"), ("nocase.txt", "缺少“案由”行")):
         row = errors.split(f"<td>{name}</td>", 1)[1].split("</tr>", 1)[0]
         assert reason in row, (name, row)
-    assert "0 个成功" in summary
+    assert "5 个文件：0 个导入成功，5 个失败" in summary and cleared is None
     assert not list((empty_assistant.settings.data_dir / "uploads").iterdir())  # failed copies removed
 
 
 def test_outline_upload_rejects_a_bad_file(empty_assistant, tmp_path):
     bad = tmp_path / "scan.txt"
     bad.write_bytes(b"\x00PK\x03\x04" * 20)
-    with pytest.raises(gr.Error, match="二进制文件"):
-        Handlers(empty_assistant).read_upload(str(bad))
+    with pytest.warns(UserWarning, match="二进制文件"):
+        assert Handlers(empty_assistant).read_upload(str(bad)) == gr.update()
     good = tmp_path / "p.txt"
     good.write_bytes("案由:(20990001)标题\n内容:\n  正文。\n".encode("gb18030"))
     assert Handlers(empty_assistant).read_upload(str(good)).startswith("案由:(20990001)")
@@ -250,6 +253,6 @@ def test_llm_failure_shows_the_fallback_notice(llm_handlers, fake_openai):
     from rag.answer.assistant import LLM_FALLBACK
 
     fake_openai.fail(500)
-    html, turns, _, _ = drain(llm_handlers.chat("科技局怎么答复人才引进的建议?", [], "", "", ""))[-1]
+    html, turns, *_ = drain(llm_handlers.chat("科技局怎么答复人才引进的建议?", [], "", "", ""))[-1]
     assert f'<div class="notice">{LLM_FALLBACK}</div>' in html
     assert turns[0].answer.mode == "extractive" and 'class="badge mode-extractive"' in html

@@ -1,5 +1,6 @@
 """The app end to end in headless Debian Chromium (Playwright): chat → marker → highlighted source,
-the outline tab, a bad upload, the empty-index offer, and source text that must stay text.
+saved conversations across a reload, deleting a proposal, the outline tab, the eval tab's one
+progress bar, a bad upload, the empty-index offer, and source text that must stay text.
 
 Screenshots go to ``artifacts/ui/``.
 """
@@ -65,7 +66,9 @@ def samples_app(sample_assistant):
 
 
 @pytest.fixture(scope="module")
-def empty_app(tmp_path_factory, make_settings):
+def empty_app(tmp_path_factory, make_settings, sample_assistant):
+    """An empty index. ``sample_assistant`` puts the samples' vectors in the shared embedding
+    cache first, so that 载入示例提案 here embeds nothing and stays within the page's wait."""
     from rag.answer.assistant import Assistant
 
     s = Server(Assistant(make_settings(tmp_path_factory.mktemp("ui-empty")), answerer="extractive"))
@@ -149,6 +152,12 @@ def test_chat_marker_opens_the_highlighted_paragraph(samples_app, page):
     # the mark is inside the cited paragraph, inside that department's reply section
     section = mark.evaluate("m => m.closest('section').querySelector('h4').textContent")
     assert section == "部门答复 · 市财政局"
+    # the sticky header sits above the paragraph it scrolled to, never over its first line
+    gap = page.evaluate("""() => {
+        const h = document.querySelector('#source .focus-head').getBoundingClientRect();
+        const p = document.querySelector('#source .para.cited').getBoundingClientRect();
+        return p.top - h.bottom; }""")
+    assert gap >= 0, gap
     shot(page, "chat-source")
 
     # a source card opens the same way; a follow-up keeps the conversation of this session
@@ -172,6 +181,13 @@ def test_empty_question_and_refusal(samples_app, page):
     open_app(page, samples_app.url)
     page.click("#send")
     page.get_by_text("请先输入问题").first.wait_for()
+    # one toast, headed in Chinese; no error badge on the transcript or over the input box
+    head = page.locator(".toast-title").first
+    assert head.evaluate("e => getComputedStyle(e, '::before').content") == '"提示"'
+    assert head.evaluate("e => getComputedStyle(e).fontSize") == "0px"  # the English level name is not drawn
+    assert page.locator("#question .error, #transcript .error, #send .error").count() == 0
+    assert page.locator("#question textarea").is_enabled() and page.locator(".toast-body").count() == 1
+    shot(page, "chat-empty-question")
     ask(page, "火星移民基地的建设预算是多少？")
     bubble = page.locator("#transcript .turn").last
     assert bubble.locator(".bubble.refusal").count() == 1 and bubble.locator(".bubble.answer").count() == 0
@@ -190,7 +206,14 @@ def test_outline_tab_cites_precedents_and_downloads_markdown(samples_app, page):
     page.click("#outline-go")
     cite = page.locator("#outline-out button.cite").first
     cite.wait_for()
-    assert "答复提纲" in page.inner_text("#outline-out")
+    shown = page.inner_text("#outline-out")
+    assert "答复提纲" in shown
+    # the reply's structure is on screen, in order, and the markers count up as one reads
+    parts = ["尊敬的", "一、办理工作举措及成效", "二、下一步工作计划", "感谢"]
+    assert [shown.index(p) for p in parts] == sorted(shown.index(p) for p in parts)
+    seen = [int(m) for m in page.eval_on_selector_all("#outline-out button.cite", "bs => bs.map(b => b.textContent.slice(1, -1))")]
+    first = list(dict.fromkeys(seen))
+    assert first == sorted(first) and first[0] == 1, seen
     cite.click()
     page.locator("#outline-source mark").wait_for()
     with page.expect_download() as dl:
@@ -219,6 +242,9 @@ def test_empty_index_offers_samples_then_uploads_and_escapes_markup(empty_app, p
     errors.wait_for()
     assert "empty.txt" in errors.inner_text() and "文件是空的" in errors.inner_text()
     assert "evil.txt" not in errors.inner_text()
+    summary = page.inner_text("#ingest-summary")
+    assert "2 个文件：1 个导入成功，1 个失败；共 1 件提案（新增 1 件" in summary, summary
+    page.wait_for_function("!document.querySelector('#upload').innerText.includes('evil.txt')")  # box emptied
     shot(page, "upload-errors")
 
     page.get_by_role("tab", name="提案").click()
@@ -243,3 +269,97 @@ def test_empty_index_offers_samples_then_uploads_and_escapes_markup(empty_app, p
     assert page.evaluate("window.__pwned") is None
     assert page.external == [], page.external  # type: ignore[attr-defined]
 
+
+
+# ---- saved conversations, deleting a proposal, the eval tab ---------------------------------
+@pytest.fixture(scope="module")
+def removal_app(tmp_path_factory, make_settings):
+    """Its own copy of the samples, so that deleting one leaves the other tests' index alone."""
+    from rag.answer.assistant import Assistant
+    from tests.conftest import SAMPLES
+
+    a = Assistant(make_settings(tmp_path_factory.mktemp("ui-removal")), answerer="extractive")
+    assert a.ingest([SAMPLES]).ok
+    s = Server(a)
+    yield s
+    s.close()
+
+
+def test_reload_restores_the_conversation(samples_app, page):
+    open_app(page, samples_app.url)
+    ask(page, "加装电梯的市级补贴标准现在是每台多少钱？")
+    page.wait_for_function("document.querySelector('#conv-list .conv.current')")
+    cid = page.get_attribute("#conv-list .conv.current", "data-cid")
+    page.reload()
+    open_app(page, samples_app.url)
+    page.wait_for_function("document.querySelectorAll('#transcript .bubble.answer').length === 1")
+    assert "15万元" in page.inner_text("#transcript .bubble.answer")
+    assert page.get_attribute("#conv-list .conv.current", "data-cid") == cid
+    page.locator("#transcript button.cite").first.click()  # citations still open their paragraph
+    page.locator("#source mark").wait_for()
+    shot(page, "conversation-reloaded")
+
+    page.fill("#conv-title input", "电梯补贴标准")
+    page.click("#conv-rename")
+    page.wait_for_function("document.querySelector('#conv-list .conv.current').textContent.includes('电梯补贴标准')")
+    page.click("#conv-export")
+    with page.expect_download() as dl:
+        page.locator("#conv-export-file a").first.click()
+    md = Path(dl.value.path()).read_text(encoding="utf-8")
+    assert md.startswith("# 电梯补贴标准") and "**来源**" in md and "「" in md
+
+    page.click("#new-chat")
+    page.wait_for_function("document.querySelector('#transcript .transcript.empty')")
+    page.locator(f'#conv-list .conv[data-cid="{cid}"]').click()
+    page.wait_for_function("document.querySelectorAll('#transcript .bubble.answer').length === 1")
+    page.click("#conv-delete")
+    page.wait_for_function(f"!document.querySelector('#conv-list .conv[data-cid=\"{cid}\"]')")
+    page.reload()
+    open_app(page, samples_app.url)
+    assert page.locator("#transcript .bubble.question").count() == 0  # a deleted conversation stays gone
+
+
+def test_delete_removes_a_proposal_from_answers(removal_app, page):
+    open_app(page, removal_app.url)
+    q = "加装电梯的市级补贴标准现在是每台多少钱？"
+    ask(page, q)
+    assert page.locator('#transcript button.cite[data-chunk^="20220239:"]').count() > 0
+    page.get_by_role("tab", name="资料库").click()
+    page.locator('#library-list button.remove[data-remove="20220239"]').click()
+    confirm = page.locator("#library-view .remove-confirm")
+    confirm.wait_for()
+    assert "20220239" in confirm.inner_text()
+    shot(page, "library-confirm-delete")
+    confirm.locator("button[data-confirm]").click()
+    page.wait_for_function("document.querySelector('#library-status').textContent.includes('已删除提案 20220239')")
+    page.wait_for_function("!document.querySelector('#library-list tr[data-pid=\"20220239\"]')")
+    page.wait_for_function("document.querySelector('#app-header .stats').textContent.includes('12 件')")
+    shot(page, "library-deleted")
+    page.get_by_role("tab", name="问答").click()
+    ask(page, q)
+    last = page.locator("#transcript .turn").last
+    assert last.locator('[data-chunk^="20220239:"], [data-pid="20220239"]').count() == 0
+    assert "20220239" not in last.inner_text()
+
+
+def test_eval_tab_shows_one_progress_bar_in_chinese(samples_app, page):
+    open_app(page, samples_app.url)
+    page.get_by_role("tab", name="评测").click()
+    page.click("#eval-run")
+    seen: list[tuple[int, str]] = []
+    deadline = time.time() + 900
+    while time.time() < deadline and not page.locator("#eval-summary .metric").count():
+        bars = page.evaluate("""() => [...document.querySelectorAll('.progress-bar-wrap, .eta-bar')]
+                                 .filter(e => e.getBoundingClientRect().width > 0).length""")
+        text = " ".join(page.eval_on_selector_all(".progress-text, .progress-level", "es => es.map(e => e.textContent)"))
+        if bars:
+            seen.append((bars, text))
+            if len(seen) == 3:
+                shot(page, "eval-progress")
+        time.sleep(0.3)
+    assert page.locator("#eval-summary .metric").count() > 0
+    assert seen, "a progress bar was shown while the eval ran"
+    assert max(n for n, _ in seen) == 1, seen
+    assert not [t for _, t in seen if "steps" in t or "ingest" in t or "grade" in t], seen
+    assert page.locator("#eval-summary .metric-help").count() == page.locator("#eval-summary .metric").count()
+    shot(page, "eval-done")

@@ -182,7 +182,12 @@ def test_outline_html_has_clickable_citations():
                                    {"text": "下一步[2]", "kind": "plan", "citations": []}]}]}
     html = render.outline_html(o)
     assert [a["data-chunk"] for a in Tags(html).named("button")] == ["20220077:reply:科技局:3"]
-    assert "标题&lt;b&gt;" in html and "下一步计划" in html and "[2]" in html
+    assert "标题&lt;b&gt;" in html and "二、下一步工作计划" in html and "[2]" in html
+    # the reply's own structure is on screen, in the order of the reply
+    o.update(salutation="尊敬的张三委员：", opening="您提出的……收悉。", closing="感谢您对我们工作的关心和支持！")
+    html = render.outline_html(o)
+    parts = ["尊敬的张三委员：", "您提出的……收悉。", "一、办理工作举措及成效", "二、下一步工作计划", "感谢您"]
+    assert [html.index(p) for p in parts] == sorted(html.index(p) for p in parts)
 
 
 def test_eval_rendering_of_a_config_result():
@@ -203,3 +208,10 @@ def test_eval_rendering_of_a_config_result():
     assert [a["data-q"] for a in Tags(table).named("tr") if "data-q" in a] == ["s-1", "s-2"]
     detail = render.eval_question_html(qs[0], fmt)
     assert "多少&lt;钱&gt;" in detail and "✓ 15万元" in detail and "✗ 10万元" in detail
+
+
+def test_each_metric_card_says_what_it_means_and_which_way_is_better():
+    html = render.eval_cards_html({"mrr@10": 0.5, "false_refusal_rate": 0.1}, ["mrr@10"], lambda m, v: f"{v:.3f}")
+    helps = re.findall(r'<div class="metric-help">(.*?)</div>', html)
+    assert len(helps) == 2 and "越高越好" in helps[0] and "越低越好" in helps[1]
+    assert all(m in render.METRIC_HELP for m in render.METRIC_ZH)  # every metric shown has its sentence

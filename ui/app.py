@@ -56,16 +56,28 @@ def build_app(assistant: Assistant, *, handlers: Handlers | None = None, evaluat
             # ---- 问答 ------------------------------------------------------------------
             with gr.Tab("问答", id="chat"):
                 turns = gr.State([])
+                # the open conversation's id survives a reload; its turns come back from the store
+                cid = gr.BrowserState("", storage_key="proposals-conversation")
                 with gr.Row():
+                    with gr.Column(scale=1, min_width=200, elem_id="conv-side"):
+                        new_chat = gr.Button("＋ 新对话", elem_id="new-chat", size="sm")
+                        conv_list = gr.HTML(elem_id="conv-list", js_on_load=CLICKS_JS, max_height=460)
+                        conv_title = gr.Textbox(label="对话标题", elem_id="conv-title", max_lines=1)
+                        with gr.Row():
+                            rename = gr.Button("重命名", size="sm", elem_id="conv-rename", min_width=60)
+                            delete = gr.Button("删除对话", size="sm", variant="stop", elem_id="conv-delete",
+                                               min_width=60)
+                        export = gr.Button("导出 Markdown", size="sm", elem_id="conv-export")
+                        export_file = gr.File(label="导出的对话", interactive=False, elem_id="conv-export-file",
+                                              visible=False)
                     with gr.Column(scale=3):
                         c_year, c_dep, c_who = _filters("chat")
                         transcript = gr.HTML(transcript_html([]), elem_id="transcript", js_on_load=CLICKS_JS,
                                              max_height=620, autoscroll=True)
                         with gr.Row():
-                            question = gr.Textbox(placeholder="输入问题，按回车发送", show_label=False, scale=5,
-                                                  elem_id="question", max_lines=4)
+                            question = gr.Textbox(label="问题", placeholder="输入问题，按回车发送", show_label=False,
+                                                  scale=5, elem_id="question", max_lines=4)
                             send = gr.Button("发送", variant="primary", scale=1, elem_id="send", min_width=80)
-                            clear = gr.Button("清空对话", scale=1, elem_id="clear", min_width=80)
                     with gr.Column(scale=2):
                         gr.Markdown("#### 原文")
                         source = gr.HTML(SOURCE_PLACEHOLDER, elem_id="source", js_on_load=VIEWER_JS,
@@ -114,12 +126,14 @@ def build_app(assistant: Assistant, *, handlers: Handlers | None = None, evaluat
             with gr.Tab("资料库", id="library"):
                 files = gr.File(label="上传提案文件（.txt 页面格式、.docx、.pdf 或 .jsonl，可多选）", file_count="multiple",
                                 type="filepath", elem_id="upload")
+                gr.Markdown("上传与已收录提案编号相同的文件，即以新版本替换该提案。", elem_classes="hint")
                 ingest_btn = gr.Button("导入", variant="primary", elem_id="ingest")
                 ingest_status = gr.HTML(elem_id="ingest-status")
                 ingest_errors = gr.HTML(elem_id="ingest-errors")
                 gr.Markdown("#### 已收录的提案")
+                lib_status = gr.HTML(elem_id="library-status")
+                lib_view = gr.HTML(elem_id="library-view", padding=True, js_on_load=CLICKS_JS)
                 library = gr.HTML(elem_id="library-list", js_on_load=CLICKS_JS)
-                lib_view = gr.HTML(elem_id="library-view", padding=True)
 
         # ---- wiring ------------------------------------------------------------------------
         # Only the chat is a public API endpoint (bench/load_ui.py drives it); the rest serve the page.
@@ -129,13 +143,23 @@ def build_app(assistant: Assistant, *, handlers: Handlers | None = None, evaluat
         demo.load(h.library, outputs=library, queue=False, **hidden)
         demo.load(h.browse, inputs=[query, b_year, b_dep, b_who], outputs=plist, queue=False, **hidden)
 
-        ask_args = dict(fn=h.chat, inputs=[question, turns, c_year, c_dep, c_who],
-                        outputs=[transcript, turns, question, no_index], concurrency_limit=CHAT_CONCURRENCY,
-                        concurrency_id="chat", api_name="chat")
-        send.click(**ask_args)
-        question.submit(**{**ask_args, "api_name": None, **hidden})
-        clear.click(h.clear_chat, outputs=[turns, transcript, source], queue=False, **hidden)
+        conv_outputs = [turns, transcript, conv_list, conv_title, cid]
+        demo.load(h.restore, inputs=cid, outputs=conv_outputs, queue=False, **hidden)
+        # progress shows on the transcript only: never a spinner or an error badge over the input box
+        ask_args = dict(fn=h.chat, inputs=[question, turns, c_year, c_dep, c_who, cid],
+                        outputs=[transcript, turns, question, no_index, cid, conv_list],
+                        concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat", api_name="chat",
+                        show_progress_on=[transcript])
+        title_args = dict(fn=h.conversation_title, inputs=cid, outputs=conv_title, queue=False, **hidden)
+        send.click(**ask_args).then(**title_args)
+        question.submit(**{**ask_args, "api_name": None, **hidden}).then(**title_args)
         transcript.click(h.open_from_chat, inputs=turns, outputs=source, queue=False, **hidden)
+        new_chat.click(h.new_conversation, outputs=conv_outputs + [source], queue=False, **hidden)
+        conv_list.click(h.open_conversation, outputs=conv_outputs + [source], queue=False, **hidden)
+        for trigger in (rename.click, conv_title.submit):
+            trigger(h.rename_conversation, inputs=[cid, conv_title], outputs=conv_list, queue=False, **hidden)
+        delete.click(h.delete_conversation, inputs=cid, outputs=conv_outputs + [source], queue=False, **hidden)
+        export.click(h.export_conversation, inputs=cid, outputs=export_file, queue=False, **hidden)
 
         for trigger in (search.click, query.submit):
             trigger(h.browse, inputs=[query, b_year, b_dep, b_who], outputs=plist, **hidden)
@@ -146,14 +170,18 @@ def build_app(assistant: Assistant, *, handlers: Handlers | None = None, evaluat
         o_go.click(h.outline, inputs=[o_text, o_dep], outputs=[o_out, o_md, outline_state], **hidden)
         o_out.click(h.open_from_outline, inputs=outline_state, outputs=o_source, queue=False, **hidden)
 
-        after_ingest = [ingest_status, ingest_errors, library]
         one_ingest = dict(concurrency_limit=1, concurrency_id="ingest", **hidden)
-        ingest_btn.click(h.ingest_uploads, inputs=files, outputs=after_ingest, **one_ingest) \
+        # one progress bar, on the summary; the upload box is emptied once its files are in
+        ingest_btn.click(h.ingest_uploads, inputs=files, outputs=[ingest_status, ingest_errors, library, files],
+                         show_progress_on=[ingest_status], **one_ingest) \
             .then(h.refresh, outputs=refresh_outputs, **hidden)
         # the progress bar shows under the button; the report lands in 资料库 too
-        load_btn.click(h.load_samples, outputs=[load_status, ingest_errors, library], **one_ingest) \
-            .then(h.refresh, outputs=refresh_outputs, **hidden)
-        library.click(h.open_plain, outputs=lib_view, queue=False, **hidden)
+        load_btn.click(h.load_samples, outputs=[load_status, ingest_errors, library], show_progress_on=[load_status],
+                       **one_ingest).then(h.refresh, outputs=refresh_outputs, **hidden)
+        for lib in (library, lib_view):  # rows and 删除 in the list; 确认删除 / 取消 in the view above it
+            lib.click(h.library_click, outputs=[lib_view, library, lib_status], concurrency_limit=1,
+                      concurrency_id="ingest", show_progress_on=[lib_status], **hidden) \
+                .then(h.refresh, outputs=refresh_outputs, **hidden)
     return demo
 
 

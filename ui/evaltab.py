@@ -4,23 +4,13 @@ from __future__ import annotations
 import gradio as gr
 
 from rag.core.errors import ProposalError
-from ui.errors import friendly, user_error
+from ui.errors import friendly
 from ui.progress import stage_callback
 from ui.render import (eval_cards_html, eval_charts_html, eval_question_html, eval_questions_html, esc,
                        notice_html)
 
 CONFIG_ZH = {"hybrid": "hybrid（向量+BM25 融合）", "bm25": "bm25（关键词）", "dense": "dense（向量）",
              "naive": "naive（朴素基线）"}
-
-
-def _stage(stage: str) -> str:
-    words = {"ingest parse": "导入评测语料：解析", "ingest chunk": "导入评测语料：切分",
-             "ingest embed": "导入评测语料：计算向量", "grade": "评分"}
-    if stage in words:
-        return words[stage]
-    if stage.endswith(" outlines"):
-        return f"{stage.split()[0]}：答复提纲"
-    return f"{stage}：逐题作答"
 
 
 class EvalTab:
@@ -35,17 +25,20 @@ class EvalTab:
         return self.ev.datasets()
 
     def run(self, dataset: str, configs: list[str], progress=gr.Progress()):
+        nothing = (gr.update(),) * 6
         if not dataset:
-            raise user_error("请先选择评测数据集。")
+            gr.Warning("请先选择评测数据集。", title="提示")
+            return nothing
         if not configs:
-            raise user_error("请至少选择一种检索配置。")
+            gr.Warning("请至少选择一种检索配置。", title="提示")
+            return nothing
 
-        progress(0, desc="准备评测…")
+        progress(0, desc="准备评测…", unit="步")
         try:
-            run = self.ev.run(dataset, configs=list(configs), progress=stage_callback(progress, _stage), settings=self.a.settings,
-                              answerer=self.a.mode, judge=False)
+            run = self.ev.run(dataset, configs=list(configs), progress=stage_callback(progress, self.ev.stage),
+                              settings=self.a.settings, answerer=self.a.mode, judge=False)
         except ProposalError as e:
-            raise user_error(friendly(e)) from None
+            return (notice_html(friendly(e), "error"),) + (gr.update(),) * 5
         fmt = self.ev.fmt
         cards = "".join(eval_cards_html(cr.overall, self.ev.metrics, fmt, title=CONFIG_ZH.get(name, name))
                         for name, cr in run.configs.items())
@@ -92,8 +85,9 @@ def build(assistant, clicks_js: str, evaluations=None) -> None:
     with gr.Row():
         table = gr.HTML(elem_id="eval-questions", js_on_load=clicks_js, max_height=700)
         detail = gr.HTML(elem_id="eval-question", padding=True)
+    # one progress bar, on the summary (Gradio draws one on every output otherwise)
     go.click(tab.run, inputs=[dataset, configs], outputs=[summary, charts, table, which, run_state, detail],
-             concurrency_limit=1, concurrency_id="eval", api_visibility="private")
+             concurrency_limit=1, concurrency_id="eval", api_visibility="private", show_progress_on=[summary])
     which.change(tab.pick_config, inputs=[run_state, which], outputs=[charts, table, detail],
                  api_visibility="private")
     table.click(tab.open_question, inputs=[run_state, which], outputs=detail, queue=False, api_visibility="private")

@@ -7,16 +7,17 @@ source text, it never renders it as markup. Clickable things carry their target 
 from __future__ import annotations
 
 import html
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from rag.core.proposal import Paragraph, Proposal
+from rag.core.proposal import REPLY_STATUS_ZH, Paragraph, Proposal
 from rag.core.types import Answer, Chunk, Citation
 from rag.core.lexicon import MARKER, SECTION_LABEL
 from rag.staff.align import VERDICT_ZH
 
 MODE_LABEL = {"extractive": "抽取式", "llm": "大模型"}
-STATUS_LABEL = {"answered": "已答复", "pending": "暂无答复", "none": "无答复"}
+STATUS_LABEL = REPLY_STATUS_ZH
 
 
 def esc(text: object) -> str:
@@ -139,6 +140,19 @@ def transcript_html(turns: Sequence[ChatTurn]) -> str:
     return "".join(out)
 
 
+def conversation_list_html(convs: Sequence, current: str | None = None) -> str:
+    """The saved conversations (``rag.stores.conversations.Conversation``), newest first; a click opens one."""
+    if not convs:
+        return '<p class="hint conv-empty">还没有保存的对话。提问后，对话会自动保存在这里。</p>'
+    rows = []
+    for c in convs:
+        when = time.strftime("%m-%d %H:%M", time.localtime(c.updated))
+        cls = "conv current" if c.id == current else "conv"
+        rows.append(f'<button type="button" class="{cls}" data-cid="{esc(c.id)}" title="{esc(c.title)}">'
+                    f'<span class="conv-title">{esc(c.title)}</span><span class="conv-when">{esc(when)}</span></button>')
+    return f'<div class="conv-list">{"".join(rows)}</div>'
+
+
 # ---- proposals ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Focus:
@@ -254,19 +268,22 @@ def source_html(p: Proposal | None, chunk: Chunk | None, quote: str | None, meta
 SOURCE_PLACEHOLDER = '<div class="source-empty hint">点击答案中的 [1] 等标记或来源卡片，在此查看原文段落。</div>'
 
 
-def proposal_list_html(rows: Sequence[dict], counts: dict[str, int] | None = None) -> str:
-    """The proposal browser's table; each row opens its proposal."""
+def proposal_list_html(rows: Sequence[dict], counts: dict[str, int] | None = None, *,
+                       removable: bool = False) -> str:
+    """The proposal browser's table; each row opens its proposal (in 资料库, with a 删除 button)."""
     if not rows:
         return '<p class="hint">没有符合条件的提案。</p>'
     head = "<tr><th>编号</th><th>年份</th><th>标题</th><th>提案者</th><th>答复部门</th>" \
-           + ("<th>段落</th>" if counts is not None else "") + "</tr>"
+           + ("<th>段落</th>" if counts is not None else "") + ("<th></th>" if removable else "") + "</tr>"
     body = []
     for r in rows:
         deps = "、".join(r["departments"]) or STATUS_LABEL.get(r["reply_status"], r["reply_status"])
         n = f"<td>{counts.get(r['id'], 0)}</td>" if counts is not None else ""
+        rm = (f'<td><button type="button" class="remove" data-remove="{esc(r["id"])}" '
+              f'title="从提案库删除 {esc(r["id"])}">删除</button></td>') if removable else ""
         body.append(f'<tr class="prow" data-pid="{esc(r["id"])}"><td>{esc(r["id"])}</td><td>{esc(r["year"])}</td>'
                     f'<td class="ptitle">{esc(r["title"])}</td><td>{esc(r["proposers"])}</td>'
-                    f"<td>{esc(deps)}</td>{n}</tr>")
+                    f"<td>{esc(deps)}</td>{n}{rm}</tr>")
     return f'<table class="plist"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>'
 
 
@@ -288,6 +305,39 @@ def file_errors_html(errors: Iterable[FileError]) -> str:
 
 
 # ---- small pieces ---------------------------------------------------------------------------
+def remove_confirm_html(pid: str, title: str) -> str:
+    return (f'<div class="notice-box warn remove-confirm">确定从提案库删除提案 {esc(pid)}《{esc(title)}》吗？'
+            "删除后，问答和检索都不会再用到它；要恢复，重新导入它的文件即可。"
+            f'<div class="confirm-row"><button type="button" class="danger" data-confirm="{esc(pid)}">确认删除</button>'
+            f'<button type="button" class="plain" data-cancel="1">取消</button></div></div>')
+
+
+def ingest_summary_html(report, uploaded: Sequence[str] | None, bad: Sequence[FileError],
+                        names: dict[str, str]) -> str:
+    """One line that adds up, then one row per file: how many proposals each gave, or why it failed.
+
+    ``uploaded`` are the file names as chosen (None when a folder was ingested); ``names`` maps the
+    stored copies back to them."""
+    read = {names.get(path, path.rsplit("/", 1)[-1]): n for path, n in report.per_file.items()}
+    failed = {e.name for e in bad}
+    files = list(uploaded) if uploaded is not None else list(read)
+    ok = [f for f in files if read.get(f, 0) > 0]
+    new = report.proposals_changed - report.replaced
+    same = max(report.proposals - report.proposals_changed, 0)
+    kind = "ok" if len(ok) == len(files) and not failed else ("warn" if ok else "error")
+    head = (f"{len(files)} 个文件：{len(ok)} 个导入成功，{len(files) - len(ok)} 个失败；"
+            f"共 {report.proposals} 件提案（新增 {new} 件、替换 {report.replaced} 件、未变 {same} 件）。")
+    rows = []
+    for f in files:
+        n = read.get(f, 0)
+        state = ("部分行有误" if f in failed else "成功") if n else "失败"
+        rows.append(f'<tr class="file-{"ok" if n else "failed"}"><td>{esc(f)}</td><td>{esc(state)}</td>'
+                    f"<td>{n}</td></tr>")
+    table = ('<table class="errors ingest-files"><thead><tr><th>文件</th><th>结果</th><th>提案数</th></tr></thead>'
+             f'<tbody>{"".join(rows)}</tbody></table>') if uploaded is not None else ""
+    return f'<div class="notice-box {kind}" id="ingest-summary">{esc(head)}</div>{table}'
+
+
 def notice_html(text: str, kind: str = "info") -> str:
     return f'<div class="notice-box {esc(kind)}">{_lines(text)}</div>'
 
@@ -301,24 +351,39 @@ def _cited_text_html(text: str, citations: Sequence[dict]) -> str:
 
 
 def outline_html(o: dict) -> str:
-    """An outline (``Outline.to_json()``): per suggestion, precedent bullets with clickable markers."""
+    """An outline (``Outline.to_json()``) laid out as the reply it drafts: salutation, opening,
+    一、办理工作举措及成效 and 二、下一步工作计划 with one item per suggestion, closing; the
+    precedent bullets carry clickable markers, numbered in this reading order."""
+    from rag.staff.outline import MEASURE_TODO, PLAN_TODO
+
+    ordinals = "一二三四五六七八九十"
     mode = MODE_LABEL.get(o.get("mode", ""), o.get("mode", ""))
+    sections = o.get("sections") or []
     out = ['<div class="outline">',
            f'<div class="bubble-head"><span class="badge mode-{esc(o.get("mode", ""))}">{esc(mode)}</span></div>',
            f'<h3>关于《{esc(o.get("title", ""))}》的答复提纲（{esc(o.get("department", ""))}）</h3>']
     out += [f'<div class="notice">{esc(n)}</div>' for n in o.get("notices") or []]
-    for i, s in enumerate(o.get("sections") or [], 1):
-        out.append(f'<div class="sugg"><h4>{i}. {esc(s.get("label") or s.get("suggestion", ""))}</h4>'
-                   f'<p class="hint">{esc(s.get("suggestion", ""))}</p>')
-        if s.get("note"):
-            out.append(f'<p class="notice">{esc(s["note"])}</p>')
-        for kind, name in (("measure", "举措及成效（参考）"), ("plan", "下一步计划（参考）")):
-            bullets = [b for b in s.get("bullets") or [] if b.get("kind", "measure") == kind]
-            if bullets:
-                items = "".join(f"<li>{_cited_text_html(b.get('text', ''), b.get('citations') or [])}</li>"
-                                for b in bullets)
-                out.append(f"<div><strong>{name}</strong><ul>{items}</ul></div>")
-        out.append("</div>")
+    if o.get("salutation"):
+        out.append(f'<p class="salutation">{esc(o["salutation"])}</p>')
+    if o.get("opening"):
+        out.append(f'<p class="opening">{esc(o["opening"])}</p>')
+    for part, kind, todo in (("一、办理工作举措及成效", "measure", MEASURE_TODO), ("二、下一步工作计划", "plan", PLAN_TODO)):
+        out.append(f'<section class="reply-part reply-{kind}"><h4>{part}</h4>')
+        for i, s in enumerate(sections):
+            n = ordinals[i] if i < len(ordinals) else str(i + 1)
+            label = s.get("label") or s.get("suggestion", "")
+            out.append(f'<div class="sugg"><h5>（{n}）{esc(label)}</h5>')
+            if kind == "measure" and s.get("suggestion") and s.get("suggestion") != label:
+                out.append(f'<p class="hint sugg-text">建议原文：{esc(s["suggestion"])}</p>')
+            items = [f'<li class="todo">{esc(todo)}</li>']
+            if s.get("note") and kind == "measure":
+                items.append(f'<li class="no-precedent">{esc(s["note"])}</li>')
+            items += [f'<li class="ref">参考：{_cited_text_html(b.get("text", ""), b.get("citations") or [])}</li>'
+                      for b in s.get("bullets") or [] if b.get("kind", "measure") == kind]
+            out.append(f'<ul>{"".join(items)}</ul></div>')
+        out.append("</section>")
+    if o.get("closing"):
+        out.append(f'<p class="closing">{esc(o["closing"])}</p>')
     prec = o.get("precedents") or []
     if prec:
         out.append(f'<p class="hint">引用的先例提案：{esc("、".join(map(str, prec)))}</p>')
@@ -336,6 +401,26 @@ METRIC_ZH = {
     "answer_chars": "答案字数", "precedent_recall": "先例召回", "precedent_precision": "先例精确",
 }
 Fmt = Callable[[str, "float | None"], str]  # a metric value as text (the evals' own formatter)
+# what each figure means, for someone who is not an evaluator, and which way is better
+METRIC_HELP = {
+    "proposal_recall@10": "前 10 条检索结果里找到应找提案的比例。越高越好。",
+    "paragraph_hit@10": "前 10 条检索结果里含有标注依据段落的题目比例。越高越好。",
+    "mrr@10": "第一个依据段落排得有多靠前：排第 1 记 1 分，第 2 记 1/2，依此类推。越高越好。",
+    "ndcg@10": "全部依据段落整体排得是否靠前。越高越好。",
+    "citation_recall": "答案里有引用原文支撑的句子所占比例。越高越好。",
+    "citation_precision": "引用的段落确实支撑所在句子的比例。越高越好。",
+    "judge_citation_recall": "由大模型评审复核的引用召回。越高越好。",
+    "judge_citation_precision": "由大模型评审复核的引用精确。越高越好。",
+    "fact_recall": "标准答案要点出现在答案里的比例。越高越好。",
+    "number_accuracy": "答案中的数字与原文一致的比例。越高越好。",
+    "refusal_rate": "提案库里没有答案的问题，助手如实说“未找到依据”的比例。越高越好。",
+    "false_refusal_rate": "本可回答的问题却被拒答的比例。越低越好。",
+    "latency_p50_ms": "一半问题在这个时间内得到答案。越低越好。",
+    "latency_p95_ms": "95% 的问题在这个时间内得到答案。越低越好。",
+    "answer_chars": "答案的平均字数，仅供参考，没有好坏之分。",
+    "precedent_recall": "答复提纲引用了应参考的先例提案的比例。越高越好。",
+    "precedent_precision": "答复提纲引用的先例中确实应参考的比例。越高越好。",
+}
 CHART_METRICS = ("paragraph_hit@10", "citation_precision", "fact_recall", "number_accuracy", "refusal_rate")
 TYPE_ZH = {"fact": "事实", "number": "数字", "cross": "跨段综合", "list": "列举", "paraphrase": "换一种说法",
            "unanswerable": "无答案（应拒答）", "filter": "按条件筛选", "meta": "提案信息"}
@@ -344,8 +429,10 @@ TYPE_ZH = {"fact": "事实", "number": "数字", "cross": "跨段综合", "list"
 def eval_cards_html(overall: dict[str, float], order: Sequence[str], fmt: Fmt, title: str = "") -> str:
     cards = []
     for m in [k for k in order if k in overall] + [k for k in overall if k not in order]:
+        note = METRIC_HELP.get(m, "")
         cards.append(f'<div class="metric" title="{esc(m)}"><div class="metric-value">{esc(fmt(m, overall[m]))}</div>'
-                     f'<div class="metric-name">{esc(METRIC_ZH.get(m, m))}</div></div>')
+                     f'<div class="metric-name">{esc(METRIC_ZH.get(m, m))}</div>'
+                     + (f'<div class="metric-help">{esc(note)}</div>' if note else "") + "</div>")
     head = f"<h4>{esc(title)}</h4>" if title else ""
     return f'<div class="metrics">{head}<div class="metric-row">{"".join(cards)}</div></div>'
 

@@ -62,6 +62,14 @@ class Assistant:
         self._vocab = None
         return report
 
+    def remove(self, ids, *, progress=None):
+        """Delete proposals from every store (``Ingester.remove``)."""
+        from ingest.pipeline import Ingester
+
+        report = Ingester(self.index).remove(ids, progress=progress)
+        self._vocab = None
+        return report
+
     def stats(self) -> dict:
         m = self.index.manifest()
         counts = self.catalogue.counts()

@@ -6,17 +6,18 @@ from typing import Optional
 
 import typer
 
+from rag.cli.common import AnswererChoice, AnswererOpt, DataDir, RetrieverChoice, RetrieverOpt
+
 
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def api(host: Optional[str] = typer.Option(None, help="address to bind (default PROPOSALS_HOST or 127.0.0.1); "
-                                                           "anything but loopback needs PROPOSALS_API_TOKEN"),
-            port: Optional[int] = typer.Option(None, help="port (default PROPOSALS_API_PORT or 7861)"),
-            answerer: str = typer.Option("auto", help="auto | extractive | llm: what model 'proposals' answers with"),
-            retriever: str = typer.Option("hybrid", help="hybrid | dense | bm25"),
-            data_dir: Optional[Path] = typer.Option(None, "--data-dir", envvar="PROPOSALS_DATA_DIR",
-                                                    help="where the index lives (default ./data)")) -> None:
-        """Serve the HTTP API: /v1/chat/completions (OpenAI format, with citations), /v1/ask, /docs."""
+    @app.command(help="启动 HTTP API：/v1/chat/completions（OpenAI 格式，附引用）、/v1/ask、/docs。")
+    def api(host: Optional[str] = typer.Option(None, metavar="地址",
+                                               help="监听地址（默认 PROPOSALS_HOST 或 127.0.0.1）；"
+                                                    "非本机地址必须设置 PROPOSALS_API_TOKEN"),
+            port: Optional[int] = typer.Option(None, metavar="端口", help="端口（默认 PROPOSALS_API_PORT 或 7861）"),
+            answerer: AnswererChoice = AnswererOpt,
+            retriever: RetrieverChoice = RetrieverOpt,
+            data_dir: Optional[Path] = DataDir) -> None:
         from rag.cli.common import fail
         from rag.core.errors import ProposalError
         from rag.core.settings import Settings
@@ -24,6 +25,6 @@ def register(app: typer.Typer) -> None:
 
         try:
             settings = Settings(data_dir=data_dir) if data_dir else Settings()
-            serve_api(settings, host=host, port=port, answerer=answerer, retriever=retriever)
+            serve_api(settings, host=host, port=port, answerer=answerer.value, retriever=retriever.value)
         except ProposalError as e:
             fail(e)

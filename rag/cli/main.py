@@ -12,36 +12,37 @@ from rich.markup import escape
 
 from rag.cli import api as api_commands
 from rag.cli import evals as eval_commands
+from rag.cli import library as library_commands
 from rag.cli import serve as serve_commands
 from rag.cli import staff as staff_commands
 from rag.cli import verify as verify_commands
-from rag.cli.common import DataDir, app, assistant, console, error_line, fail, stage_progress
+from rag.cli.common import (AnswererChoice, AnswererOpt, DataDir, RetrieverChoice, RetrieverOpt, SectionChoice, app,
+                            assistant, console, error_line, fail, stage_progress)
 from rag.core.errors import ErrorCode, ProposalError, RequestError
+from rag.core.proposal import REPLY_STATUS_ZH
 from rag.core.types import Filters
 from rag.core.lexicon import SECTION_LABEL
 
-@app.command()
-def ingest(paths: list[Path] = typer.Argument(..., help="proposal files (.txt, .jsonl, .docx, .pdf) or folders"),
-           prune: bool = typer.Option(False, help="remove proposals whose files are gone"),
-           replace: bool = typer.Option(False, help="let a file replace a proposal the index holds from "
-                                                    "another file (otherwise reported and skipped)"),
-           as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+
+@app.command(help="解析、切分并索引提案文件。有文件失败时退出状态为 1（其余文件照常导入）。")
+def ingest(paths: list[Path] = typer.Argument(..., help="提案文件（.txt、.jsonl、.docx、.pdf）或文件夹", metavar="路径..."),
+           prune: bool = typer.Option(False, help="删除源文件已不存在的提案"),
+           replace: bool = typer.Option(False, help="允许文件替换索引中来自另一个文件的同编号提案（否则报告并跳过）"),
+           as_json: bool = typer.Option(False, "--json", help="以 JSON 输出导入报告"),
            data_dir: Optional[Path] = DataDir) -> None:
-    """Parse, chunk and index proposals. Exit status 1 when any file failed (the rest still ingest)."""
     try:
         a = assistant(data_dir)
         a.index.claim_writer("`proposals ingest`")  # refused at once when the app writes this directory
-        with stage_progress(disable=as_json) as progress:
+        with stage_progress(disable=as_json, label=lambda s: STAGE_ZH.get(s, s)) as progress:
             report = a.ingest(paths, prune=prune, replace=replace, progress=progress)
     except ProposalError as e:
         fail(e)
     if as_json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
     else:
-        console.print(f"files {report.files} · proposals {report.proposals} (changed {report.proposals_changed}) · "
-                      f"chunks added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
-                      f"removed {report.removed} · embedded {report.embedded} · "
-                      f"{report.timings_s.get('total', 0):.1f}s")
+        console.print(f"文件 {report.files} 个 · 提案 {report.proposals} 件（有变化 {report.proposals_changed} 件）· "
+                      f"段落新增 {report.added}、更新 {report.updated}、未变 {report.unchanged}、删除 {report.removed} · "
+                      f"计算向量 {report.embedded} 个 · 用时 {report.timings_s.get('total', 0):.1f} 秒", highlight=False)
         for e in report.failures:
             console.print(f"[red]未导入[/red] {escape(error_line(e))}")
         for x in report.suspicious:
@@ -50,9 +51,11 @@ def ingest(paths: list[Path] = typer.Argument(..., help="proposal files (.txt, .
     raise typer.Exit(0 if report.ok else 1)
 
 
-@app.command()
+STAGE_ZH = {"parse": "解析文件", "chunk": "切分段落", "embed": "计算向量"}
+
+
+@app.command(help="按目录重新同步 Chroma 和 BM25（导入被中断或文件损坏之后）。")
 def rebuild(data_dir: Optional[Path] = DataDir) -> None:
-    """Re-sync Chroma and BM25 from the catalogue (after an interrupted ingest or a damaged file)."""
     from ingest.pipeline import Ingester
 
     try:
@@ -61,12 +64,11 @@ def rebuild(data_dir: Optional[Path] = DataDir) -> None:
         r = Ingester(a.index).rebuild()
     except ProposalError as e:
         fail(e)
-    console.print(f"rebuilt: {r.proposals} proposals, {r.unchanged} chunks, embedded {r.embedded}")
+    console.print(f"已重建：{r.proposals} 件提案，{r.unchanged} 个段落，计算向量 {r.embedded} 个", highlight=False)
 
 
-@app.command()
+@app.command(help="各存储的计数，以及它们是否一致（不一致时退出状态为 1）。")
 def stats(data_dir: Optional[Path] = DataDir) -> None:
-    """Counts per store and whether they agree."""
     try:
         s = assistant(data_dir).stats()
     except ProposalError as e:
@@ -75,9 +77,14 @@ def stats(data_dir: Optional[Path] = DataDir) -> None:
     raise typer.Exit(1 if s["problems"] else 0)
 
 
-@app.command()
-def show(pid: str, as_json: bool = typer.Option(False, "--json"), data_dir: Optional[Path] = DataDir) -> None:
-    """The parsed structure of one proposal."""
+def votes_zh(votes: tuple[int, int] | None) -> str:
+    return f"支持 {votes[0]} · 反对 {votes[1]}" if votes else "无"
+
+
+@app.command(help="显示一件提案解析后的结构：案由、内容、建议、各部门答复。")
+def show(pid: str = typer.Argument(..., help="提案编号（8 位数字）", metavar="编号"),
+         as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
+         data_dir: Optional[Path] = DataDir) -> None:
     try:
         p = assistant(data_dir).proposal(pid)
     except ProposalError as e:
@@ -87,10 +94,11 @@ def show(pid: str, as_json: bool = typer.Option(False, "--json"), data_dir: Opti
     if as_json:
         print(json.dumps(p.to_dict(), ensure_ascii=False, indent=1))
         return
-    out = Console()  # every value below is corpus text: escaped, never read as markup
+    out = Console(soft_wrap=True)  # every value below is corpus text: never read as markup
     out.rule(escape(f"{p.id} {p.title}"))
-    out.print(f"年份 {p.year} · 提案者 {'、'.join(p.proposers)} · 办理单位 {','.join(p.handling_units)} · "
-              f"答复 {p.reply_status} · 网友评价 {p.votes}", markup=False, highlight=False)
+    out.print(f"年份 {p.year} · 提案者 {'、'.join(p.proposers) or '无'} · 办理单位 {'、'.join(p.handling_units) or '无'} · "
+              f"答复状态 {REPLY_STATUS_ZH.get(p.reply_status, p.reply_status)} · 网友评价 {votes_zh(p.votes)}",
+              markup=False, highlight=False)
     for name, paras in (("内容", p.content), ("建议", p.suggestions)):
         out.print(f"[bold]{name}[/bold]")
         for i, para in enumerate(paras, 1):
@@ -99,46 +107,51 @@ def show(pid: str, as_json: bool = typer.Option(False, "--json"), data_dir: Opti
         out.print(f"[bold]答复 · {escape(r.department)}[/bold]  {escape(r.salutation)}", highlight=False)
         for i, para in enumerate(r.paragraphs, 1):
             path = " › ".join(para.heading)
-            out.print(f"  {i}. [dim]{escape(path)}[/dim]\n     {escape(para.text)}", highlight=False)
+            out.print(f"  {i}. [dim]{escape(path)}[/dim]", highlight=False)
+            out.print(f"     {para.text}", markup=False, highlight=False)
 
 
-@app.command()
-def ask(question: Optional[str] = typer.Argument(None),
-        year: Optional[int] = typer.Option(None), department: Optional[str] = typer.Option(None),
-        proposer: Optional[str] = typer.Option(None),
-        section: Optional[str] = typer.Option(None, help="content | suggestion | reply | meta"),
-        as_json: bool = typer.Option(False, "--json", help="one JSON object (README: JSON contract)"),
-        jsonl: Optional[Path] = typer.Option(
-            None, "--jsonl", help="questions file: one {\"id\",\"question\",\"history\"?} per line"),
-        retriever: str = typer.Option("hybrid", help="hybrid | dense | bm25"),
-        answerer: str = typer.Option("auto", help="auto | extractive | llm"),
+@app.command(help="回答一个问题，每句注明所依据的段落（提案库中没有答案时拒答）。")
+def ask(question: Optional[str] = typer.Argument(None, help="问题（用 --jsonl 批量提问时省略）", metavar="问题"),
+        year: Optional[int] = typer.Option(None, help="只看这一年的提案", metavar="年份"),
+        department: Optional[str] = typer.Option(None, help="只看这个部门的答复（科技局 = 市科技局 = 市科学技术局）",
+                                                 metavar="部门"),
+        proposer: Optional[str] = typer.Option(None, help="只看这位提案者的提案", metavar="提案者"),
+        section: Optional[SectionChoice] = typer.Option(
+            None, help="只在这一部分中检索：content 内容，suggestion 建议，reply 部门答复，meta 提案信息"),
+        as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象（见 README“JSON contract”）"),
+        jsonl: Optional[Path] = typer.Option(None, "--jsonl", metavar="文件",
+                                             help="问题文件：每行一个 {\"id\",\"question\",\"history\"?}"
+                                                  "（history 为此前的问题，从早到晚），每行输出一个 JSON 答案"),
+        retriever: RetrieverChoice = RetrieverOpt,
+        answerer: AnswererChoice = AnswererOpt,
         data_dir: Optional[Path] = DataDir) -> None:
-    """Answer a question with paragraph citations (or refuse when the corpus has no answer)."""
-    filters = Filters(year=year, department=department, proposer=proposer, section=section)
+    filters = Filters(year=year, department=department, proposer=proposer,
+                      section=section.value if section else None)
     filters = None if filters.is_empty() else filters
     try:
+        if not jsonl and not question:
+            fail(RequestError("give a question, or --jsonl FILE"))
         a = assistant(data_dir, retriever=retriever, answerer=answerer)
         if jsonl:
             raise typer.Exit(ask_batch(a, jsonl, filters))
-        if not question:
-            fail(RequestError("give a question, or --jsonl FILE"))
         ans = a.ask(question, filters=filters)
     except ProposalError as e:
         fail(e)
     if as_json:
         print(json.dumps(ans.to_json(), ensure_ascii=False, indent=1))
         return
-    out = Console()  # answers quote corpus text: escaped, never read as markup
+    out = Console(soft_wrap=True)  # answers quote corpus text: escaped, never read as markup
     if ans.notice:
         out.print(f"[yellow]{escape(ans.notice)}[/yellow]")
     out.print(ans.answer, markup=False, highlight=False)
     for c in ans.citations:
-        where = c.heading or c.department or SECTION_LABEL[c.section]
+        where = c.heading or c.department or SECTION_LABEL.get(c.section, c.section)
         out.print(f"[cyan]{escape(f'[{c.marker}]')}[/cyan] {escape(f'{c.proposal_id} · {where}')}\n"
                   f"    {escape(f'「{c.quote}」')}", highlight=False)
     if ans.abstained and ans.leads:
         out.print("可能相关的提案：" + "、".join(ans.leads), markup=False)
-    out.print(f"[dim]{ans.mode} · {ans.timings_ms.get('total', 0):.0f} ms[/dim]")
+    out.print(f"[dim]{MODE_ZH.get(ans.mode, ans.mode)} · {ans.timings_ms.get('total', 0):.0f} 毫秒[/dim]")
 
 
 def ask_batch(a, jsonl: Path, filters: Filters | None) -> int:
@@ -176,7 +189,10 @@ def ask_batch(a, jsonl: Path, filters: Filters | None) -> int:
     return 1 if failed else 0
 
 
-for _commands in (api_commands, eval_commands, serve_commands, staff_commands, verify_commands):
+MODE_ZH = {"extractive": "抽取式", "llm": "大模型"}
+
+
+for _commands in (api_commands, eval_commands, serve_commands, staff_commands, verify_commands, library_commands):
     _commands.register(app)
 
 

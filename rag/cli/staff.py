@@ -8,21 +8,22 @@ from typing import Optional
 
 import typer
 
+from rag.cli.common import AnswererChoice, AnswererOpt, DataDir
 from rag.core.errors import IngestError, ProposalError, RequestError
 
 
 def register(app: typer.Typer) -> None:
-    from rag.cli.common import DataDir, assistant, fail
+    from rag.cli.common import assistant, fail
 
-    @app.command()
-    def outline(file: Path = typer.Argument(..., help="the new proposal (.txt in UTF-8 or GB18030, .docx, a text "
-                                                      ".pdf); - reads stdin"),
-                department: str = typer.Option(..., "--department", "-d", help="the department drafting the reply"),
-                as_json: bool = typer.Option(False, "--json", help="one JSON object (docs/staff.md)"),
-                as_md: bool = typer.Option(False, "--md", help="the outline as Markdown (the default)"),
-                answerer: str = typer.Option("auto", help="auto | extractive | llm"),
+    @app.command(help="依据先例答复起草答复提纲：每条建议的已有举措和下一步计划，逐条注明出处。")
+    def outline(file: Path = typer.Argument(..., metavar="文件",
+                                            help="新提案文件（.txt，UTF-8 或 GB18030；.docx；文字版 .pdf）；"
+                                                 "写 - 则从标准输入读取"),
+                department: str = typer.Option(..., "--department", "-d", metavar="部门", help="起草答复的部门"),
+                as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象（见 docs/staff.md）"),
+                as_md: bool = typer.Option(False, "--md", help="以 Markdown 输出提纲（默认）"),
+                answerer: AnswererChoice = AnswererOpt,
                 data_dir: Optional[Path] = DataDir) -> None:
-        """Draft a reply outline from precedent replies: measures and plans per suggestion, each cited."""
         from ingest.decode import decode_file
         from ingest.documents import read_document
         from rag.staff.outline import draft_outline
@@ -48,12 +49,11 @@ def register(app: typer.Typer) -> None:
         else:
             print(ol.markdown, end="")
 
-    @app.command()
-    def align(pid: Optional[str] = typer.Argument(None, help="a replied proposal's id"),
-              all_: bool = typer.Option(False, "--all", help="report unaddressed suggestions over the corpus"),
-              as_json: bool = typer.Option(False, "--json", help="print JSON"),
+    @app.command(help="逐条建议找出回应它的答复段落（已具体回应 / 有所提及 / 未回应）。")
+    def align(pid: Optional[str] = typer.Argument(None, metavar="编号", help="一件已答复提案的编号"),
+              all_: bool = typer.Option(False, "--all", help="在整个提案库中列出未被回应的建议"),
+              as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
               data_dir: Optional[Path] = DataDir) -> None:
-        """Which reply paragraphs answer each suggestion (addressed / mentioned / not addressed)."""
         from rag.staff.align import VERDICT_ZH, align_all, align_proposal
         from rag.staff.outline import label_of
 

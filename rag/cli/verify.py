@@ -10,21 +10,20 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    app.command("verify")(verify_command)
+    app.command("verify", help="逐句判断 FILE 中的句子是否有所引段落支撑；带标注时按类别和总体输出一致率。")(verify_command)
 
 
 def verify_command(
-        file: Path = typer.Argument(..., help="JSONL: {id, sentence with [n], passages {n: paragraph} | chunk_ids, "
-                                              "label?, kind?, quote?, source?}"),
-        out: Optional[Path] = typer.Option(None, "--out", help="write the verdict lines here instead of stdout"),
-        quotes: bool = typer.Option(True, "--quotes/--no-quotes", help="use the records' quotes to locate (default) "
-                                                                       "or judge as if none were given"),
-        cv: bool = typer.Option(False, "--cv", help="also report 5-fold cross-validation by proposal (source) "
-                                                    "for the judge's thresholds"),
-        data_dir: Optional[Path] = typer.Option(None, "--data-dir", envvar="PROPOSALS_DATA_DIR",
-                                                help="the index that records with chunk_ids refer to"),
+        file: Path = typer.Argument(..., metavar="FILE",
+                                    help="JSONL：{id, 含 [n] 的句子, passages {n: 段落} 或 chunk_ids, "
+                                         "label?, kind?, quote?, source?}"),
+        out: Optional[Path] = typer.Option(None, "--out", metavar="文件", help="把判断结果写到这个文件，而不是标准输出"),
+        quotes: bool = typer.Option(True, "--quotes/--no-quotes",
+                                    help="用记录中的引文定位（默认），或当作没有引文来判断"),
+        cv: bool = typer.Option(False, "--cv", help="另按提案（source）做 5 折交叉验证，报告判断阈值的表现"),
+        data_dir: Optional[Path] = typer.Option(None, "--data-dir", envvar="PROPOSALS_DATA_DIR", metavar="目录",
+                                                help="含 chunk_ids 的记录所指的索引"),
 ) -> None:
-    """Judge every sentence of FILE; with labels, print agreement per kind and overall."""
     from rich.console import Console
 
     from evals.judge_set import Agreement, cross_validate, evidence_of, judge_record, read_judge_records, table

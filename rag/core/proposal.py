@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+REPLY_STATUS_ZH = {"answered": "已答复", "pending": "暂无答复", "none": "无答复"}  # reply_status as shown
+
 
 @dataclass
 class Paragraph:

@@ -35,7 +35,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TODO = "【待补充】"
-NO_PRECEDENT = "答复库中没有与该建议相关的先例答复，请根据本单位实际工作撰写。"
+NO_PRECEDENT = ("答复库中没有与该建议相关的先例答复。请按本单位实际情况撰写：已开展的相关工作、取得的成效和具体数据，"
+                "以及下一步的目标、措施和完成时限；也可在「提案」页按关键词查找相近的提案作参考。")
+MEASURE_TODO = f"本单位围绕该建议已开展的工作、取得的成效及当前数据{TODO}"  # the part no precedent can write
+PLAN_TODO = f"本单位下一步的目标、措施和时限{TODO}"
 LLM_FALLBACK = "大模型调用失败，以下为离线抽取式提纲。"
 CONTENT_FALLBACK = "该提案没有“建议”部分，以下按“内容”各段起草。"
 LLM_UNVERIFIED = "部分建议的大模型表述未通过引用核验，已改用先例原文摘录。"
@@ -172,14 +175,14 @@ class Outline:
 
         lines += ["## 一、办理工作举措及成效", ""]
         for i, s in enumerate(self.sections):
-            lines += [head(i, s), "", f"- 本单位围绕该建议已开展的工作、取得的成效及当前数据{TODO}"]
+            lines += [head(i, s), "", f"- {MEASURE_TODO}"]
             if s.note:
                 lines.append(f"- {s.note}")
             lines += [f"- 参考：{b.text}" for b in s.measures]
             lines.append("")
         lines += ["## 二、下一步工作计划", ""]
         for i, s in enumerate(self.sections):
-            lines += [head(i, s), "", f"- 本单位下一步的目标、措施和时限{TODO}"]
+            lines += [head(i, s), "", f"- {PLAN_TODO}"]
             lines += [f"- 参考：{b.text}" for b in s.plans]
             lines.append("")
         lines += [self.closing, ""]
@@ -193,6 +196,7 @@ class Outline:
 
     def to_json(self) -> dict:
         return {"outline_markdown": self.markdown, "title": self.title, "department": self.department,
+                "salutation": self.salutation, "opening": self.opening, "closing": self.closing,
                 "proposal_id": self.proposal_id, "mode": self.mode, "basis": self.basis,
                 "notices": self.notices, "sections": [s.to_json() for s in self.sections],
                 "precedents": self.precedents}
@@ -474,6 +478,9 @@ def _renumber(sections: list[OutlineSection]) -> list[str]:
                     continue
                 local = {}
                 new_cites = []
+                # number in the order the markers appear in the text, then any not written in it
+                written = [m.group(1) for m in re.finditer(r"\[(\d{1,3})\]", b.text)]
+                b.citations.sort(key=lambda c: written.index(c.marker) if c.marker in written else len(written))
                 for c in b.citations:
                     key = (c.chunk_id, c.quote)
                     if key not in marker:
@@ -549,5 +556,6 @@ def draft_outline(assistant: "Assistant", proposal_text: str, department: str, *
 
 
 __all__ = ["draft_outline", "Outline", "OutlineSection", "OutlineBullet", "OutlineDrafter",
-           "reply_kind", "is_boilerplate", "topic_terms", "label_of", "TODO", "NO_PRECEDENT", "CONTENT_FALLBACK",
+           "reply_kind", "is_boilerplate", "topic_terms", "label_of", "TODO", "MEASURE_TODO", "PLAN_TODO",
+           "NO_PRECEDENT", "CONTENT_FALLBACK",
            "LLM_FALLBACK", "LLM_UNVERIFIED"]

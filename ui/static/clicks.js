@@ -1,5 +1,6 @@
 // js_on_load of every clickable gr.HTML: one delegated listener, so it survives re-renders.
-// A marker, a source card or a row carries its target in data-chunk / data-pid / data-q;
+// A marker, a source card or a row carries its target in data-chunk / data-pid / data-q / data-cid,
+// a library button its action in data-remove / data-confirm / data-cancel;
 // the click goes to Python as trigger('click', {...}). "复制答案及来源" copies in the browser.
 element.addEventListener('click', (e) => {
   const copy = e.target.closest('[data-copy]');
@@ -17,8 +18,10 @@ element.addEventListener('click', (e) => {
     else fallback();
     return;
   }
-  const hit = e.target.closest('[data-chunk],[data-pid],[data-q]');
+  const hit = e.target.closest('[data-chunk],[data-pid],[data-q],[data-cid],[data-remove],[data-confirm],[data-cancel]');
   if (!hit || !element.contains(hit)) return;
   e.preventDefault();
-  trigger('click', {chunk: hit.dataset.chunk || '', pid: hit.dataset.pid || '', q: hit.dataset.q || ''});
+  const d = hit.dataset;
+  trigger('click', {chunk: d.chunk || '', pid: d.pid || '', q: d.q || '', cid: d.cid || '',
+                    remove: d.remove || '', confirm: d.confirm || '', cancel: d.cancel || ''});
 });
