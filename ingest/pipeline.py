@@ -194,6 +194,7 @@ class Ingester:
     def _run(self, paths: Iterable[str | Path], *, prune: bool = False, replace: bool = False,
              progress: Progress | None = None, writing: Callable[[], ContextManager] | None = None) -> IngestReport:
         t0 = time.perf_counter()
+        computed0 = self.index.embedder.computed  # the embedder's count lasts across ingests
         report = IngestReport()
         cat = self.index.catalogue
         known = cat.file_shas()
@@ -266,7 +267,7 @@ class Ingester:
             if extra:
                 self.index.store.delete(extra)
             self.switch_bm25(name, gen)
-        report.embedded = self.index.embedder.computed
+        report.embedded = self.index.embedder.computed - computed0
         report.timings_s = {"parse": t_parse - t0, "chunk": t_cat - t_parse, "embed": embed_s,
                             "chroma": t_up - t_emb, "bm25": t_bm25 - t_up,
                             "catalogue": time.perf_counter() - t_bm25, "total": time.perf_counter() - t0}
@@ -416,11 +417,12 @@ class Ingester:
 
     def _rebuild(self, progress: Progress | None = None) -> IngestReport:
         t0 = time.perf_counter()
+        computed0 = self.index.embedder.computed
         self.index.write_manifest(state="dirty")
         wanted = self.index.catalogue.chunk_hashes()
         embed_s = self.sync_vectors(wanted, progress)
         self.rebuild_bm25()
         counts = self.index.catalogue.counts()
         return IngestReport(proposals=counts["proposals"], unchanged=counts["chunks"],
-                            embedded=self.index.embedder.computed,
+                            embedded=self.index.embedder.computed - computed0,
                             timings_s={"embed": embed_s, "total": time.perf_counter() - t0})
