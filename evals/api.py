@@ -73,7 +73,7 @@ def run_eval(dataset: str | Path, *, corpus: str | Path | None = None, configs: 
 def _judge(settings: Settings, wanted: bool | None) -> Judge | None:
     if wanted is False:
         return None
-    from evals.judge import LLMJudge
+    from evals.llm_judge import LLMJudge
 
     j = LLMJudge.from_settings(settings)
     if wanted and j is None:
