@@ -208,9 +208,13 @@ def test_a_library_upload_with_a_known_id_is_reported_and_skipped(tmp_path, make
     upload = tmp_path / "upload" / "另一个文件.txt"
     upload.parent.mkdir()
     upload.write_text((SAMPLES / OLD[0]).read_text(encoding="utf-8").replace("生活垃圾", "生活废物"), encoding="utf-8")
-    summary, errors, _ = Handlers(a).ingest_uploads([str(upload)], progress=lambda *a, **k: None)
+    h = Handlers(a)
+    summary, errors, _, _ = h.ingest_uploads([str(upload)], progress=lambda *a, **k: None)
     assert "另一个文件.txt" in errors and "20210301" in errors
     assert "生活废物" not in a.proposal("20210301").text
+    # asked for (the 资料库 checkbox), the upload replaces it
+    h.ingest_uploads([str(upload)], replace=True, progress=lambda *a, **k: None)
+    assert "生活废物" in a.proposal("20210301").text
 
 
 # ---- what a folder or a named file contributes ----------------------------------------------

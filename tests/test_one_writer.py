@@ -66,7 +66,8 @@ class App:
 
     def ask(self, question: str) -> str:
         """The last answer bubble's HTML; fails on an error bubble."""
-        transcript, _ = self.client.submit(question, "", "", "", api_name="/chat").result(timeout=300)
+        # question, the three filters, the conversation id ("": a new one)
+        transcript = self.client.submit(question, "", "", "", "", api_name="/chat").result(timeout=300)[0]
         last = transcript.rsplit('<div class="bubble question">', 1)[-1]
         assert 'class="bubble error"' not in last, last[:600]
         assert 'class="bubble answer"' in last or 'class="bubble refusal"' in last, last[:600]

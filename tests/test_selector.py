@@ -94,6 +94,7 @@ def test_rank_features_cover_the_union_of_both_runs():
 
 
 @pytest.mark.slow
+@pytest.mark.fit
 @pytest.mark.shared
 @pytest.mark.parametrize("module,path", [("bench.fit_selector", WEIGHTS), ("bench.fit_ranker", RANK_WEIGHTS)])
 def test_the_fitting_command_reproduces_the_shipped_weights(module, path):

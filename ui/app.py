@@ -126,7 +126,8 @@ def build_app(assistant: Assistant, *, handlers: Handlers | None = None, evaluat
             with gr.Tab("资料库", id="library"):
                 files = gr.File(label="上传提案文件（.txt 页面格式、.docx、.pdf 或 .jsonl，可多选）", file_count="multiple",
                                 type="filepath", elem_id="upload")
-                gr.Markdown("上传与已收录提案编号相同的文件，即以新版本替换该提案。", elem_classes="hint")
+                gr.Markdown("与已收录提案编号相同的文件默认跳过并列出；勾选下面一项则以新文件替换该提案。", elem_classes="hint")
+                replace_box = gr.Checkbox(label="同编号的提案用新上传的文件替换", value=False, elem_id="ingest-replace")
                 ingest_btn = gr.Button("导入", variant="primary", elem_id="ingest")
                 ingest_status = gr.HTML(elem_id="ingest-status")
                 ingest_errors = gr.HTML(elem_id="ingest-errors")
@@ -172,7 +173,7 @@ def build_app(assistant: Assistant, *, handlers: Handlers | None = None, evaluat
 
         one_ingest = dict(concurrency_limit=1, concurrency_id="ingest", **hidden)
         # one progress bar, on the summary; the upload box is emptied once its files are in
-        ingest_btn.click(h.ingest_uploads, inputs=files, outputs=[ingest_status, ingest_errors, library, files],
+        ingest_btn.click(h.ingest_uploads, inputs=[files, replace_box], outputs=[ingest_status, ingest_errors, library, files],
                          show_progress_on=[ingest_status], **one_ingest) \
             .then(h.refresh, outputs=refresh_outputs, **hidden)
         # the progress bar shows under the button; the report lands in 资料库 too

@@ -286,9 +286,10 @@ class Handlers:
         status = notice_html(f"已删除提案 {pid}（{r.removed} 个段落）。提案库现有 {r.proposals} 件提案。", "ok")
         return "", self.library(), status
 
-    def ingest_uploads(self, files, progress=gr.Progress()):
-        """Copy the uploads under the data directory (so their source path lasts) and ingest them.
-        Returns (summary, per-file errors, library, cleared upload box)."""
+    def ingest_uploads(self, files, replace: bool = False, progress=gr.Progress()):
+        """Copy the uploads under the data directory (so their source path lasts) and ingest them;
+        a proposal id the library already holds from another file is reported and skipped unless
+        ``replace``. Returns (summary, per-file errors, library, cleared upload box)."""
         if not files:
             gr.Warning("请先选择要上传的提案文件（.txt、.jsonl、.docx 或 .pdf）。", title="提示")
             return gr.update(), gr.update(), gr.update(), gr.update()
@@ -308,7 +309,8 @@ class Handlers:
             shutil.copyfile(src, target)
             paths.append(target)
             names[str(target.resolve())] = src.name
-        summary, errors, library = self._ingest(paths, bad, names, progress, keep_failed=False, uploaded=uploaded)
+        summary, errors, library = self._ingest(paths, bad, names, progress, keep_failed=False, uploaded=uploaded,
+                                                replace=bool(replace))
         return summary, errors, library, None
 
     def load_samples(self, progress=gr.Progress()):
@@ -317,7 +319,7 @@ class Handlers:
         return self._ingest([self.samples_dir], [], {}, progress, keep_failed=True)
 
     def _ingest(self, paths: list[Path], bad: list[FileError], names: dict[str, str], progress, *,
-                keep_failed: bool, uploaded: list[str] | None = None):
+                keep_failed: bool, uploaded: list[str] | None = None, replace: bool = False):
         report = None
         if paths:
             try:
@@ -325,7 +327,7 @@ class Handlers:
                 report = self.a.ingest(paths, progress=stage_callback(
                     progress, lambda s: STAGES.get(s, s), lambda s: STAGE_UNITS.get(s, "步")),
                                        writing=self.lock.writing,
-                                       replace=not keep_failed)  # an upload with a known id is a new version
+                                       replace=replace)
             except ProposalError as e:
                 return notice_html(friendly(e), "error"), file_errors_html(bad), self.library()
             for e in report.failures:

@@ -140,7 +140,7 @@ class Assistant:
             m = emb.embed_passages(texts, count=False)
         except LLMError as e:  # the embedding server is down: sentences are ranked by words alone
             log.warning("sentence similarity unavailable: %s", e.message)
-            return np.zeros(len(texts), dtype=np.float32)
+            return None
         return (m @ q) / (np.linalg.norm(m, axis=1) * np.linalg.norm(q) + 1e-9)
 
     @property

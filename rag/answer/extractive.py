@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.core.hostile import addresses_assistant
-from rag.answer.selector import (ASKS_NOW, ASKS_NUMBER, ASKS_REPLY, BOILERPLATE, CHANGE, Candidate, SelectorModel,
+from rag.answer.selector import (WITHOUT_VECTORS, ASKS_NOW, ASKS_NUMBER, ASKS_REPLY, BOILERPLATE, CHANGE, Candidate, SelectorModel,
                                  candidates, char_overlap, features, has_quantity, is_item_heading)  # noqa: F401
 from rag.core.terms import coverage, key_terms
 from rag.core.textnorm import answer_sentences
@@ -112,7 +112,8 @@ class ExtractiveAnswerer:
                 out.append(Scored(score, h.chunk, rank, s))
         if self.similarity is not None and len(out) > 1:
             # relative to the best and worst candidate: cosines of e5 sit in a narrow band
-            sims = np.asarray(self.similarity(question, [x.text for x in out]), dtype=np.float32)
+            raw = self.similarity(question, [x.text for x in out])  # None while the embedder is down
+            sims = np.asarray(raw if raw is not None else np.zeros(len(out)), dtype=np.float32)
             lo, hi = float(sims.min()), float(sims.max())
             if hi > lo:
                 for x, v in zip(out, sims):
@@ -126,10 +127,11 @@ class ExtractiveAnswerer:
         cands = candidates(hits, self.candidates)
         if not cands:
             return []
-        sims = np.asarray(self.similarity(question, [c.text for c in cands]), dtype=np.float64) \
-            if self.similarity is not None else None
+        raw = self.similarity(question, [c.text for c in cands]) if self.similarity is not None else None
+        sims = np.asarray(raw, dtype=np.float64) if raw is not None else None
         X = features(question, hits, cands, sims, self.idf, self.known)
-        return self.selector.select(question, cands, X, self.limit(question))
+        missing = frozenset() if sims is not None else WITHOUT_VECTORS
+        return self.selector.select(question, cands, X, self.limit(question), missing)
 
     def limit(self, question: str) -> int:
         """How many sentences may be quoted: "怎么答复…" asks for the gist of a reply, one more."""

@@ -199,6 +199,7 @@ def features(question: str, hits: list[Hit], cands: list[Candidate], sims: np.nd
 
 
 # what the refusal decision looks at: the best candidate's probability and checks, per question
+WITHOUT_VECTORS = frozenset({"cos", "cos_gap"})  # what cannot be computed while the embedder is down
 ANSWERABLE_FEATURES = ("top_logit", "answers", "focus_ok", "subject", "cov", "cos", "unknown_share")
 
 
@@ -223,9 +224,15 @@ class Logistic:
     coef: np.ndarray
     intercept: float
 
-    def proba(self, X: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    def proba(self, X: np.ndarray, names: tuple[str, ...], missing: frozenset[str] = frozenset()) -> np.ndarray:
+        """``missing``: features that could not be computed (no sentence vectors while the
+        embedder is down) count as their training mean, so they move the score neither way."""
         idx = [names.index(f) for f in self.features]
-        z = ((X[:, idx] - self.mean) / self.scale) @ self.coef + self.intercept
+        Z = (X[:, idx] - self.mean) / self.scale
+        for j, f in enumerate(self.features):
+            if f in missing:
+                Z[:, j] = 0.0
+        z = Z @ self.coef + self.intercept
         return 1.0 / (1.0 + np.exp(-z))
 
     def to_json(self) -> dict:
@@ -253,19 +260,20 @@ class SelectorModel:
     meta: dict
     reply_rule: bool = True  # see with_reply; kept while it pays on CV (docs/answer_selection.md, ablation)
 
-    def proba(self, X: np.ndarray) -> np.ndarray:
-        return self.sentence.proba(X, FEATURES)
+    def proba(self, X: np.ndarray, missing: frozenset[str] = frozenset()) -> np.ndarray:
+        return self.sentence.proba(X, FEATURES, missing)
 
-    def answerable_proba(self, X: np.ndarray, p: np.ndarray) -> float:
+    def answerable_proba(self, X: np.ndarray, p: np.ndarray, missing: frozenset[str] = frozenset()) -> float:
         if not len(p):
             return 0.0
         if self.answerable is None:
             return float(np.max(p))
-        return float(self.answerable.proba(answerable_row(X, p)[None, :], ANSWERABLE_FEATURES)[0])
+        return float(self.answerable.proba(answerable_row(X, p)[None, :], ANSWERABLE_FEATURES, missing)[0])
 
-    def select(self, question: str, cands: list[Candidate], X: np.ndarray, limit: int) -> list[Candidate]:
-        p = self.proba(X) if len(cands) else np.zeros(0)
-        if self.answerable_proba(X, p) < self.threshold:
+    def select(self, question: str, cands: list[Candidate], X: np.ndarray, limit: int,
+               missing: frozenset[str] = frozenset()) -> list[Candidate]:
+        p = self.proba(X, missing) if len(cands) else np.zeros(0)
+        if self.answerable_proba(X, p, missing) < self.threshold:
             return []
         chosen = choose(cands, p, 0.0, self.second_ratio, limit)
         return with_reply(question, chosen, cands, p, limit) if self.reply_rule else chosen
