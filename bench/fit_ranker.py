@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.cv_data import Record, cached, work_dir  # noqa: E402
-from bench.selector_data import Corpus, by_proposal_first, fused, hit_at  # noqa: E402
+from bench.selector_data import Corpus, fused, hit_at  # noqa: E402
+from rag.answer.assistant import by_proposal_first  # noqa: E402
 from evals.metrics import evidence_in  # noqa: E402
 from rag.core.types import Chunk, Hit  # noqa: E402
 from rag.retrieval.ranker import RANK_FEATURES, WEIGHTS, RankerModel, rank_features  # noqa: E402

@@ -51,13 +51,6 @@ def fused(rec: Record, corpus: Corpus, k: int = 10) -> list[Hit]:
     return [Hit(c, s, "hybrid") for c, s in weighted([dense, bm], w)][:k]
 
 
-def by_proposal_first(hits: list[Hit]) -> list[Hit]:
-    seen: set[str] = set()
-    first, rest = [], []
-    for h in hits:
-        (rest if h.chunk.proposal_id in seen else first).append(h)
-        seen.add(h.chunk.proposal_id)
-    return first + rest
 
 
 def hit_at(hits: list[Hit], rec: Record, k: int = 5) -> float | None:
