@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
                  for c in range(args.clients)]
         clients = [Client(url, verbose=False) for _ in range(args.clients)]
         # warm-up in a session of its own (each client's transcript must hold only its own questions)
-        Client(url, verbose=False).submit(samples_q[0], "", "", "", api_name="/chat").result(timeout=args.timeout)
+        Client(url, verbose=False).submit(samples_q[0], "", "", "", "", api_name="/chat").result(timeout=args.timeout)
 
         ingest_running = threading.Event()
         ingest_out: dict = {}
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                 t0 = time.perf_counter()
                 during = ingest_running.is_set()
                 try:
-                    html, _ = clients[i].submit(q, "", "", "", api_name="/chat").result(timeout=args.timeout)
+                    html = clients[i].submit(q, "", "", "", "", api_name="/chat").result(timeout=args.timeout)[0]  # question, filters, conversation id
                     turns += 1
                     last = html.rsplit('<div class="bubble question">', 1)[-1]
                     if 'class="bubble error"' in last:
@@ -136,6 +136,26 @@ def main(argv: list[str] | None = None) -> int:
         wall = time.perf_counter() - t0
         ing.join()
         new = set(a.catalogue.chunk_hashes())
+        # after the import, each client asks about an incoming proposal: the answer must come
+        # from the new state (it cites a paragraph of that proposal)
+        after: list[dict] = []
+
+        def client_after(i: int) -> None:
+            pid = new_ids[i % len(new_ids)]
+            try:
+                html = clients[i].submit(f"{pid}是谁提的？", "", "", "", "", api_name="/chat").result(timeout=args.timeout)[0]  # question, filters, conversation id
+                last = html.rsplit('<div class="bubble question">', 1)[-1]
+                cited = set(CHUNK.findall(last))
+                ok = 'class="bubble answer"' in last and any(c.split(":", 1)[0] == pid for c in cited)
+                problem = None if ok else "not answered from the new state"
+            except Exception as e:  # noqa: BLE001
+                problem = f"{type(e).__name__}: {e}"
+            with lock:
+                after.append({"q": f"{pid}是谁提的？", "problem": problem})
+
+        if "error" not in ingest_out:
+            with ThreadPoolExecutor(args.clients) as pool:
+                list(pool.map(client_after, range(args.clients)))
         demo.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -151,6 +171,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"latency per question: p50 {percentile(lat, 50):.0f} ms · p95 {percentile(lat, 95):.0f} ms · "
               f"max {max(lat):.0f} ms")
     print(f"errors: {len(errors)}")
+    late = [r for r in after if r["problem"]]
+    print(f"after the import: {len(after)} questions about incoming proposals, "
+          f"{len(after) - len(late)} answered from the new state")
+    errors += late
     for r in errors[:20]:
         print(f"  {r['q']!r}: {r['problem']}")
     print(f"cited paragraphs in neither the old nor the new state: {len(stray)} {stray[:5]}")

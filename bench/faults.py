@@ -381,7 +381,7 @@ class Bench:
             client = Client(url, verbose=False)
 
             def asks() -> bool:
-                html, _ = client.submit(QUESTION, "", "", "", api_name="/chat").result(timeout=300)
+                html = client.submit(QUESTION, "", "", "", "", api_name="/chat").result(timeout=300)[0]  # question, filters, conversation id
                 last = html.rsplit('<div class="bubble question">', 1)[-1]
                 return 'class="bubble error"' not in last and 'class="bubble answer"' in last
 
