@@ -145,6 +145,8 @@ def worker_query(args) -> dict:
             found = idx.search(q, 10)
             if found:
                 mark_every_sentence(found[0][2])
+    if args.pipeline == "project":
+        a.warm()  # as `proposals serve` and the API do at start
     t_open = time.perf_counter() - t0
     t = time.perf_counter()
     ask(qs[0])

@@ -58,6 +58,30 @@ def test_catalogue_lists_are_complete(sample_assistant, question, expected):
     assert {c.proposal_id for c in ans.citations} == expected
     assert_grounded(ans)
     assert all(c.section == "meta" for c in ans.citations)
+    assert ans.notice is None  # under the list limit: no "共有N件" notice
+
+
+def test_a_long_catalogue_list_shows_the_newest_and_says_how_many_match(sample_assistant, monkeypatch):
+    from rag.answer import catalogue_answers
+
+    monkeypatch.setattr(catalogue_answers, "LIST_LIMIT", 2)
+    ans = sample_assistant.ask("民主党派市委会提交的提案有哪些？")
+    assert [c.proposal_id for c in ans.citations] == ["20230263", "20240587"]
+    assert ans.notice and "共有4件提案符合条件" in ans.notice and "最新的2件" in ans.notice
+    assert_grounded(ans)
+
+
+def test_list_numbers_past_99_are_not_read_as_figures():
+    """"100. 20140196《…》" is item 100 and a proposal id, not the figure 100.20140196: every
+    line of a long catalogue list is supported by its proposal's header."""
+    from rag.answer.claims import figures
+    from rag.answer.judge import JUDGE, Evidence
+
+    line = "100. 20140196《关于深化生活垃圾分类的建议》（提案者：致公党东莞市委，答复部门：市城市管理和综合执法局）"
+    assert [f.text for f in figures(line)] == ["20140196"]
+    head = Evidence("案由:(20140196)关于深化生活垃圾分类的建议\n提案者:致公党东莞市委\n答复部门:市城市管理和综合执法局",
+                    "关于深化生活垃圾分类的建议\n20140196\n致公党东莞市委", 2014)
+    assert JUDGE.judge(line, [head]).supported
 
 
 def test_topical_list_gives_one_line_per_proposal(sample_assistant):
@@ -87,6 +111,8 @@ def test_who_proposed(sample_assistant):
     pytest.param("东莞市2025年的GDP增速目标是多少？", marks=pytest.mark.xfail(strict=True, reason="known miss")),
     "2023年东莞全市生活垃圾焚烧发电量是多少？",   # the corpus gives other figures of 2020 and 2023
     "东莞轨道交通1号线一期计划什么时候开通运营？",  # a list number "(一)…1号线" is not a date
+    "关于流浪犬只收容管理，有部门答复过吗？",  # a meta question about a topic no proposal is on
+    "关于宠物医院监管的提案是谁提的？",
 ])
 def test_refuses_when_the_corpus_has_no_answer(sample_assistant, question):
     ans = sample_assistant.ask(question)

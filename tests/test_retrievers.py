@@ -33,6 +33,12 @@ class RetrieverContract:
         assert scores == sorted(scores, reverse=True)
         assert len({h.chunk.id for h in hits}) == len(hits)
 
+    def test_warm_leaves_the_answers_as_they_were(self, retriever):
+        before = [h.chunk.id for h in retriever.retrieve("新能源汽车充电基础设施", 5, Filters(department="市发展和改革局"))]
+        retriever.warm()
+        after = [h.chunk.id for h in retriever.retrieve("新能源汽车充电基础设施", 5, Filters(department="市发展和改革局"))]
+        assert after == before
+
     def test_relevant_first(self, retriever):
         hits = retriever.retrieve("新能源汽车充电基础设施", 5)
         assert hits[0].chunk.proposal_id == "20230156"

@@ -374,6 +374,7 @@ def serve_api(settings: Settings, *, host: str | None = None, port: int | None =
     assistant.index.claim_writer(f"the API at http://{host}:{port}")
     api = Api(assistant, token=settings.api_token)
     try:  # loads the embedder, jieba and the stores before the first request
+        assistant.warm()
         if not assistant.index.is_empty():
             api.extractive.ask("提案")
     except ProposalError as e:  # requests will say what is wrong, in their error bodies

@@ -45,6 +45,7 @@ def serve(settings: Settings, *, host: str | None = None, port: int | None = Non
     # the app is the data directory's one writer while it runs (its 资料库 imports); a CLI
     # ingest into the same directory is refused with a message that says what to do instead
     assistant.index.claim_writer(f"the app at http://{host}:{port}")
+    assistant.warm()
     demo = build_app(assistant, evaluations=evaluations)
     log.info("serving on http://%s:%s (%s answers)", host, port, assistant.mode)
     return launch(demo, host=host, port=port, auth=auth, block=block, quiet=quiet)

@@ -23,6 +23,7 @@ from rag.core.question import checked_question
 from rag.core.settings import Settings
 from rag.core.proposal import Proposal
 from rag.core.types import Answer, Chunk, Filters, Hit
+from rag.core.words import warm as warm_words
 from rag.retrieval.retrievers import make_retriever
 from rag.stores.index import Index
 from rag.stores.openai_adapter import safe_error
@@ -159,6 +160,13 @@ class Assistant:
             return ([self.llm] if self.llm_enabled else []) + [self.summary]
         first: list[Answerer] = [MetaAnswerer(self.catalogue, self.mode)] if intent == "meta" else []
         return first + ([self.llm] if self.llm_enabled else []) + [self.extractive]
+
+    def warm(self) -> None:
+        """Load the tokeniser's tagger, the embedder and the retrievers' caches before the first
+        question (a serving process calls it at start, so no user waits for them)."""
+        warm_words()
+        if not self.index.is_empty():
+            self.retriever.warm()
 
     def retrieve(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
         k = k or self.top_k

@@ -8,7 +8,9 @@ import re
 
 from rag.answer.analyze import PARTIES, Analysis
 from rag.stores.catalogue import Catalogue
-from rag.core.types import Answer, Citation, Hit
+from rag.core.terms import key_terms
+from rag.core.textnorm import norm
+from rag.core.types import Answer, Chunk, Citation, Hit, meta_chunk_id
 from rag.answer.verify import REFUSAL
 
 
@@ -17,21 +19,26 @@ def catalogue_ids(catalogue: Catalogue, a: Analysis) -> list[str]:
     ids = catalogue.find(year=f.year, department=f.department, proposer=f.proposer,
                          replied_only=bool(f.department and re.search(r"答复|回复", a.query)))
     if a.group == "parties":
-        rows = {r["id"]: r for r in catalogue.rows()}
-        ids = [i for i in ids if any(p in rows[i]["proposers"] for p in PARTIES)]
+        ids = [r["id"] for r in catalogue.rows(ids) if any(p in r["proposers"] for p in PARTIES)]
     elif a.group == "joint":
-        rows = {r["id"]: r for r in catalogue.rows()}
-        ids = [i for i in ids if len([x for x in rows[i]["proposers"].split("、") if x]) > 1]
+        ids = [r["id"] for r in catalogue.rows(ids) if len([x for x in r["proposers"].split("、") if x]) > 1]
     return sorted(ids)
 
 
+# a chat answer lists at most this many proposals (the newest), and says how many match: a
+# list of hundreds is read in 资料库, and each line is judged, so the answer's time grows with it
+LIST_LIMIT = 100
+
+
 def answer_catalogue(catalogue: Catalogue, a: Analysis, mode: str) -> Answer:
-    ids = catalogue_ids(catalogue, a)
+    matched = catalogue_ids(catalogue, a)
+    ids = sorted(matched[-LIST_LIMIT:]) if len(matched) > LIST_LIMIT else matched
     hits, lines, cites = [], [], []
-    rows = {r["id"]: r for r in catalogue.rows()}
+    rows = {r["id"]: r for r in catalogue.rows(ids)}
+    metas = {c.proposal_id: c for c in catalogue.chunks([meta_chunk_id(pid) for pid in ids])}
     for pid in ids:
-        c = catalogue.meta_chunk(pid)
-        if c is None:
+        c = metas.get(pid)
+        if c is None or pid not in rows:
             continue
         r = rows[pid]
         m = str(len(cites) + 1)
@@ -43,13 +50,27 @@ def answer_catalogue(catalogue: Catalogue, a: Analysis, mode: str) -> Answer:
     if not lines:
         return Answer(question=a.question, answer=REFUSAL, abstained=True, mode=mode, intent="catalogue")
     text = "符合条件的提案如下：\n" + "\n".join(lines)
+    # the count is the catalogue's, not a cited claim: it goes with the answer as its notice
+    notice = None if len(matched) <= LIST_LIMIT else \
+        f"共有{len(matched)}件提案符合条件，这里列出编号最新的{len(lines)}件；完整清单可在「资料库」中按条件筛选。"
     return Answer(question=a.question, answer=text, abstained=False, mode=mode, citations=cites,
-                  contexts=hits, intent="catalogue")
+                  contexts=hits, intent="catalogue", notice=notice)
 
 
 _WHO = re.compile(r"谁提|提案者|谁提出|由谁")
 _UNITS = re.compile(r"办理单位|主办单位|哪个部门(办理|负责)")
 _VOTES = re.compile(r"网友|支持|反对")
+
+
+def is_about(question: str, chunks: list[Chunk], min_share: float = 0.5) -> bool:
+    """Do the retrieved paragraphs of one proposal (with its title and proposers) hold at least
+    half of the question's topic words? "关于流浪犬只收容管理，有部门答复过吗？" must not be
+    answered about whichever proposal came first."""
+    terms = key_terms(question)
+    if not terms or not chunks:
+        return bool(chunks)
+    text = norm("\n".join([chunks[0].title, chunks[0].proposers] + [c.text for c in chunks]))
+    return sum(norm(t) in text for t in terms) / len(terms) >= min_share
 
 
 def answer_meta(catalogue: Catalogue, a: Analysis, hits: list[Hit], mode: str) -> Answer | None:
@@ -59,6 +80,8 @@ def answer_meta(catalogue: Catalogue, a: Analysis, hits: list[Hit], mode: str) -
         pid = next((h.chunk.proposal_id for h in hits if a.filters.proposer in h.chunk.proposers), pid)
     if not pid:
         return None
+    if not a.filters.proposal_id and not is_about(a.query, [h.chunk for h in hits if h.chunk.proposal_id == pid]):
+        return None  # the best hit is another topic's proposal: the paragraph answerers (and their refusal) decide
     p = catalogue.proposal(pid)
     c = catalogue.meta_chunk(pid)
     if p is None or c is None:

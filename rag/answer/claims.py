@@ -36,7 +36,7 @@ STRICT_DONE = ("已", "累计", "截至", "截止", "目前", "先后", "建成"
 # a paragraph that reports results ("由45天缩短至20天") or sets targets ("5个以上")
 RESULT = re.compile(r"由[^，。；]{0,20}?(?:提高|提升|增加|缩短|压缩|减少|下降|降低|增长)(?:至|到)")
 TARGET = re.compile(r"\d(?:万|亿)?[^\d，,。；]{0,4}以上|不低于|不少于|不超过|力争|确保")
-ENUMERATED = re.compile(r"^(?:[(（][一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十]{1,3}[、.]|\d{1,2}[.、])")
+ENUMERATED = re.compile(r"^(?:[(（][一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十]{1,3}[、.]|\d{1,4}[.、])")
 # universal scope a claim may state; it needs a paragraph that says as much
 # (均 of 平均/日均/人均 is an average, not "all"); 全市 alone says where, not "every one"
 UNIVERSAL = re.compile(r"全市所有|全部|所有(?![权制者])|全面|全覆盖|全域|一律|(?<![日平人年月户亩生周])均|都已|都能|凡是|各镇街|每个镇|"
@@ -153,7 +153,7 @@ _PER = re.compile(r".*(每(?:人|户|月|年|日|天|周|小时|亩|平方米|�
                   r"[^，,；;。每]{0,8}$")
 
 
-_LIST_NO = re.compile(r"(?m)^\s*\d{1,2}[.、](?!\d)\s*")  # "1. 20220239《…》": a list number, then the id
+_LIST_NO = re.compile(r"(?m)^\s*\d{1,4}[.、](?!\d)\s*")  # "1. 20220239《…》": a list number, then the id
 _PER_FIRST = re.compile(r"每(秒|小时)(\d+(?:\.\d+)?(?:万|亿)?)(立方米|吨|公里|米)")
 
 

@@ -21,6 +21,7 @@ Quotes are evidence to locate, never required. Word lists: ``rag/answer/claims.p
 """
 from __future__ import annotations
 
+from functools import lru_cache
 import re
 from dataclasses import dataclass, field
 
@@ -80,7 +81,7 @@ class Judge:
         body = MARKER.sub("", sentence).strip()
         if not evidence:
             return Verdict(False, "cites no paragraph", "none")
-        ctx = _Context(evidence)
+        ctx = _context(tuple(evidence))
         for check in (self._figures, self._dates, self._names):
             v = check(body, ctx)
             if v is not None:
@@ -307,6 +308,12 @@ class _Context:
             if k >= 0:
                 return s[:k]
         return ""
+
+
+@lru_cache(maxsize=256)
+def _context(evidence: tuple[Evidence, ...]) -> _Context:
+    """A long answer cites the same paragraphs sentence after sentence: read them once."""
+    return _Context(list(evidence))
 
 
 def _best_clause(grams: set[str], sents: list[str], figs: list) -> tuple[str, str, str]:

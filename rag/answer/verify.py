@@ -22,7 +22,7 @@ from rag.core.lexicon import MARKER
 
 REFUSAL = "未在提案库中找到与该问题相关的内容。"
 # a sentence ends at 。！？； or a line break; the markers right after it still belong to it
-_CLAUSE = re.compile(r"[^。！？；!?;\n]*(?:[。！？；!?;]+)?(?:\s*\[\d{1,3}\])*\s*(?:\n|$)?")
+_CLAUSE = re.compile(r"[^。！？；!?;\n]*(?:[。！？；!?;]+)?(?:\s*\[\d{1,4}\])*\s*(?:\n|$)?")
 
 
 def support_text(c: Chunk) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 # a citation marker in an answer: "[3]"
-MARKER = re.compile(r"\[(\d{1,3})\]")
+MARKER = re.compile(r"\[(\d{1,4})\]")
 
 # a list number or ordinal at the start of a paragraph, sentence or clause:
 # "一、" "（二）" "(3)" "4." "5、" "一是" — not "1.5万元"

@@ -174,3 +174,7 @@ class Retriever(Protocol):
     def retrieve(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
         """At most ``k`` hits, best first, unique chunk ids, honouring ``filters``."""
         ...
+
+    def warm(self) -> None:
+        """Load now what the first question would (a model, a column cache over every chunk)."""
+        ...

@@ -195,14 +195,22 @@ class Catalogue:
             row = self.db.execute("SELECT data FROM proposals WHERE id=?", (pid,)).fetchone()
         return Proposal.from_dict(json.loads(row[0])) if row else None
 
-    def rows(self) -> list[dict]:
-        """One summary dict per proposal (no paragraphs), newest first."""
+    def rows(self, ids: list[str] | None = None) -> list[dict]:
+        """One summary dict per proposal (no paragraphs), newest first; only ``ids`` when given
+        (a list answer reads its own rows, not the whole archive's)."""
+        cols = "SELECT id, year, title, proposers, departments, handling_units, reply_status, support, oppose, source " \
+               "FROM proposals"
         with self.lock:
-            cur = self.db.execute(
-                "SELECT id, year, title, proposers, departments, handling_units, reply_status, support, "
-                "oppose, source FROM proposals ORDER BY year DESC, id")
+            if ids is None:
+                fetched = self.db.execute(cols + " ORDER BY year DESC, id").fetchall()
+            else:
+                fetched = []
+                for i in range(0, len(ids), 500):
+                    part = ids[i:i + 500]
+                    fetched += self.db.execute(cols + f" WHERE id IN ({','.join('?' * len(part))})", part).fetchall()
+                fetched.sort(key=lambda r: (-r[1], r[0]))
             out = []
-            for r in cur.fetchall():
+            for r in fetched:
                 out.append({"id": r[0], "year": r[1], "title": r[2], "proposers": r[3],
                             "departments": json.loads(r[4]), "handling_units": json.loads(r[5]),
                             "reply_status": r[6], "support": r[7], "oppose": r[8], "source": r[9]})
