@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 from bench.cv_data import Record, available, cached, work_dir  # noqa: E402
 from bench.selector_data import Corpus, QuestionRows, fused, rows  # noqa: E402
 from rag.answer.extractive import ASKS_HOW, describe  # noqa: E402
-from rag.answer.selector import (ANSWERABLE_FEATURES, FEATURES, WEIGHTS, Logistic, SelectorModel, answerable_row,
-                                 choose, with_reply)  # noqa: E402
+from rag.answer.selector import (ANSWERABLE_FEATURES, FEATURES, WEIGHTS, WITHOUT_VECTORS, Logistic, SelectorModel,
+                                 answerable_row, choose)  # noqa: E402
 from rag.core.textnorm import contains  # noqa: E402
 
 FOLDS, INNER = 5, 4
@@ -39,7 +39,7 @@ MAX_FALSE_REFUSAL = 0.05
 RATIOS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.01)
 C = 1.0  # LogisticRegression's default regularisation, not tuned
 OFFTOPIC_WEIGHT = 1.0  # 0 and 0.3 measured too (docs/answer_selection.md): refusing off-topic questions needs it
-ROWS_VERSION = 6
+ROWS_VERSION = 18
 
 
 def limit_of(question: str) -> int:
@@ -146,14 +146,9 @@ class Outcome:
     sentences: int
 
 
-REPLY_RULE = [True]  # with_reply on or off (switched for its ablation line)
-
-
 def outcome(q: QuestionRows, p: np.ndarray, a: float, thr: float, ratio: float) -> Outcome:
     limit = limit_of(q.rec.query)
     chosen = choose(q.cands, p, 0.0, ratio, limit) if len(p) and a >= thr else []
-    if chosen and REPLY_RULE[0]:
-        chosen = with_reply(q.rec.query, chosen, q.cands, p, limit)
     if not chosen:
         return Outcome(True, 0.0 if q.rec.facts and q.rec.type != "unanswerable" else None, 0)
     text = "\n".join(f"{describe(c.chunk)}：{c.text}" for c in chosen)
@@ -386,6 +381,18 @@ def main() -> None:
     others = [off_path(recs[c]) for c in names]
     thr, ratio = choose_params(flat, flat_p, flat_a, (sum(o[0] for o in others), sum(o[1] for o in others)))
     model = SelectorModel(fit(flat, FEATURES), fit_answerable(flat, flat_p, ANSWERABLE_FEATURES), thr, ratio, {})
+    # the fallback while the embedder is down: both models without the sentence vectors,
+    # cross-validated and chosen the same way
+    nv_feats = tuple(f for f in FEATURES if f not in WITHOUT_VECTORS)
+    nv_afeats = tuple(f for f in ANSWERABLE_FEATURES if f not in WITHOUT_VECTORS)
+    cv_nv = cross_validate(data, folds, nv_feats, recs, nv_afeats)
+    nv_fig = {c: figures(recs[c], {(q.rec.dataset, q.rec.qid): o for q, o in zip(data[c], cv_nv.outcomes[c])})
+              for c in names}
+    nv_p = [p for c in names for p in cv_nv.probs[c]]
+    nv_a = oof_answerable(flat, nv_p, groups, nv_afeats, FOLDS)
+    nv_thr, nv_ratio = choose_params(flat, nv_p, nv_a, (sum(o[0] for o in others), sum(o[1] for o in others)))
+    model.without_vectors = SelectorModel(fit(flat, nv_feats), fit_answerable(flat, nv_p, nv_afeats), nv_thr, nv_ratio,
+                                          {})
     model.meta = {"command": "python -m bench.fit_selector", "folds": FOLDS, "inner_folds": INNER, "C": C,
                   "max_false_refusal": MAX_FALSE_REFUSAL, "ranking": args.ranking,
                   "questions": len(flat), "candidates": int(sum(len(q.y) for q in flat))}
@@ -405,6 +412,10 @@ def main() -> None:
         print_table("per type", cols, metric)
     print("\nfolds' chosen (threshold, ratio):", {k: (round(t, 3), r) for k, (t, r) in cv.params.items()})
     print(f"shipped threshold {thr:.3f}, second-sentence ratio {ratio}")
+    print("\nwithout sentence vectors (the embedder down; CV):")
+    for c in names:
+        print(f"  {c:<10} {summary_line(nv_fig[c])}")
+    print(f"  threshold {nv_thr:.3f}, second-sentence ratio {nv_ratio}")
 
     # trade-off over thresholds, on the outer out-of-fold probabilities of the combined corpus
     print("\ntrade-off (combined corpus, nested-CV out-of-fold scores of the refusal model; false refusal and"
@@ -437,12 +448,10 @@ def main() -> None:
         ref = figures(recs["combined"], {(q.rec.dataset, q.rec.qid): o
                                          for q, o in zip(data["combined"], r.outcomes["combined"])})
         print(f"  {'(all kept)':<18} {summary_line(ref)}")
-        for f in FEATURES + ("refusal model", "reply rule"):
+        for f in FEATURES + ("refusal model",):
             feats = tuple(x for x in FEATURES if x != f)
             afeats = None if f == "refusal model" else tuple(x for x in ANSWERABLE_FEATURES if x != f)
-            REPLY_RULE[0] = f != "reply rule"
             r = cross_validate({"combined": data["combined"]}, folds, feats, recs, afeats)
-            REPLY_RULE[0] = True
             fig = figures(recs["combined"], {(q.rec.dataset, q.rec.qid): o
                                              for q, o in zip(data["combined"], r.outcomes["combined"])})
             d = {m: fig[t].get(m, float("nan")) - ref[t].get(m, float("nan"))
@@ -453,7 +462,8 @@ def main() -> None:
 
     if args.json:
         Path(args.json).write_text(json.dumps({"cv": cv_fig, "in_sample": ins, "now": base_fig, "tradeoff": table,
-                                               "ablation": abl, "threshold": thr, "ratio": ratio},
+                                               "ablation": abl, "threshold": thr, "ratio": ratio,
+                                               "without_vectors": nv_fig},
                                               ensure_ascii=False, indent=1), encoding="utf-8")
     text = json.dumps(model.to_json(), ensure_ascii=False, indent=1) + "\n"
     if args.check:

@@ -61,7 +61,11 @@ def hit_at(hits: list[Hit], rec: Record, k: int = 5) -> float | None:
 
 
 def is_positive(sentence: str, rec: Record) -> bool:
-    """The sentence holds an evidence quote (or lies inside one) or states an answer fact."""
+    """The sentence states an answer fact; for a question without facts, it holds an evidence
+    quote (or lies inside one). A cross question's evidence also quotes the suggestion it
+    names, which does not answer it: facts are what an answer must state."""
+    if rec.facts:
+        return any(contains(sentence, f) for f in rec.facts)
     s = norm(sentence)
     for e in rec.evidence:
         q = norm(e.quote)
@@ -82,6 +86,6 @@ class QuestionRows:
 def rows(rec: Record, corpus: Corpus, hits: list[Hit]) -> QuestionRows:
     cands = candidates(hits, SELECT_DEPTH)
     sims = corpus.sims(rec.qvec, [c.text for c in cands]) if cands else None
-    X = features(rec.query, hits, cands, sims, corpus.bm25.idf, corpus.bm25.knows)
+    X = features(rec.query, hits, cands, sims, corpus.bm25.idf, corpus.bm25.knows, followup=bool(rec.search))
     y = np.array([rec.type != "unanswerable" and is_positive(c.text, rec) for c in cands], dtype=np.int8)
     return QuestionRows(rec, hits, cands, X, y)

@@ -108,3 +108,45 @@ def test_the_fitting_command_reproduces_the_shipped_weights(module, path):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "reproduced" in done.stdout and path.read_text(encoding="utf-8") == before
     assert json.loads(before)["meta"]["command"] == f"python -m {module}"
+
+
+def test_a_cross_questions_suggestion_is_not_a_positive_label_unless_it_states_an_answer_fact():
+    """A cross question's evidence quotes the suggestion it names as well as the reply: only a
+    sentence stating an answer fact teaches the sentence model what answers it."""
+    from bench.cv_data import Record
+    from bench.selector_data import is_positive
+    from evals.dataset import Evidence
+
+    ev = (Evidence("20221603", "suggestion", None, "适当提高课时补助标准"),
+          Evidence("20221603", "reply", "市教育局", "课时补助统一按不低于每课时60元的标准核定"))
+    rec = Record("devset2", "t-x", "cross", "民进市委建议提高课时补助，市教育局是怎么落实的？", [], ("每课时60元",), ev,
+                 "20221603", "fact")
+    assert not is_positive("二是适当提高课时补助标准。", rec)
+    assert is_positive("课时补助统一按不低于每课时60元的标准核定,由学校按月发放。", rec)
+    no_facts = Record("devset2", "t-y", "fact", "课时补助怎么定？", [], (), ev, "20221603", "fact")
+    assert is_positive("二是适当提高课时补助标准。", no_facts)  # without facts, the evidence quote labels
+
+
+@pytest.mark.parametrize("question", ["虎门试点的智慧公厕每座造价是多少？", "入驻项目2021年一共实现了多少营业收入？",
+                                      "讲师每上一节课能拿多少课酬？"])
+def test_money_is_asked_by_its_common_nouns(question):
+    from rag.answer.asks import asks, gives_kind
+
+    assert [a.kind for a in asks(question)] == ["money"]
+    assert not gives_kind("money", "试点建设智慧公厕45座,保洁人员接单后30分钟内到场处理。")
+
+
+def test_the_shipped_selector_has_a_model_for_when_the_embedder_is_down():
+    from rag.answer.selector import WITHOUT_VECTORS
+
+    m = SelectorModel.load()
+    nv = m.without_vectors
+    assert nv is not None and 0 < nv.threshold < 1
+    assert not set(nv.sentence.features) & WITHOUT_VECTORS and not set(nv.answerable.features) & WITHOUT_VECTORS
+    assert SelectorModel.from_json(m.to_json()).without_vectors.to_json() == nv.to_json()
+    # with the vectors missing, the answer comes from that model, not from the full one with cos at its mean
+    c = [Candidate(None, 0, t) for t in ("甲句。", "乙句。")]  # type: ignore[arg-type]
+    X = np.zeros((2, len(FEATURES)))
+    X[:, FEATURES.index("cos")] = 5.0  # would dominate the full model; the fallback never reads it
+    assert [x.text for x in m.select("问", c, X, 2, WITHOUT_VECTORS)] == \
+        [x.text for x in nv.select("问", c, X.copy(), 2)]

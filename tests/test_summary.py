@@ -77,6 +77,13 @@ def test_summary_answer_covers_the_main_measures(sample_assistant):
         assert fact in ans.answer
 
 
+def test_summary_contexts_start_with_the_quoted_paragraphs_in_reply_order(sample_assistant):
+    ans = sample_assistant.ask("市卫生健康局怎么答复普惠托育的建议的？")
+    cited = list(dict.fromkeys(c.chunk_id for c in ans.citations))
+    assert [h.chunk.id for h in ans.contexts[:len(cited)]] == cited
+    assert len({h.chunk.id for h in ans.contexts}) == len(ans.contexts)
+
+
 def test_summary_of_suggestions_quotes_the_suggestion_block(sample_assistant):
     ans = sample_assistant.ask("农工党东莞市委关于普惠托育服务的提案提了哪些建议？")
     assert ans.intent == "summary" and not ans.abstained

@@ -121,15 +121,16 @@ class ExtractiveAnswerer:
         out.sort(key=lambda x: -x.score)
         return out
 
-    def select(self, question: str, hits: list[Hit]) -> list[Candidate]:
+    def select(self, question: str, hits: list[Hit], followup: bool = False) -> list[Candidate]:
         """The sentences that answer ``question``, best first; none when no candidate's
-        probability clears the selector's threshold (then the answer is a refusal)."""
+        probability clears the selector's threshold (then the answer is a refusal).
+        ``followup``: the question leans on the conversation (its topic joined the search)."""
         cands = candidates(hits, self.candidates)
         if not cands:
             return []
         raw = self.similarity(question, [c.text for c in cands]) if self.similarity is not None else None
         sims = np.asarray(raw, dtype=np.float64) if raw is not None else None
-        X = features(question, hits, cands, sims, self.idf, self.known)
+        X = features(question, hits, cands, sims, self.idf, self.known, followup=followup)
         missing = frozenset() if sims is not None else WITHOUT_VECTORS
         return self.selector.select(question, cands, X, self.limit(question), missing)
 
@@ -139,12 +140,13 @@ class ExtractiveAnswerer:
 
     def answer(self, request) -> Answer:
         """The ``Answerer`` call: quote the sentences that answer ``request``'s question."""
-        return self.draft(request.query, request.hits, "list" if request.intent == "list" else "fact")
+        return self.draft(request.query, request.hits, "list" if request.intent == "list" else "fact",
+                          followup=request.analysis.search is not None)
 
-    def draft(self, question: str, hits: list[Hit], intent: str = "fact") -> Answer:
+    def draft(self, question: str, hits: list[Hit], intent: str = "fact", followup: bool = False) -> Answer:
         if intent == "list":
             return self.answer_list(question, hits)
-        chosen = self.select(question, hits)
+        chosen = self.select(question, hits, followup)
         if not chosen:
             return Answer(question=question, answer=REFUSAL, abstained=True, mode=self.mode, contexts=hits,
                           intent=intent)

@@ -64,7 +64,6 @@ FEATURES = (
     "change_now",     # reports a change ("压缩至3.2个工作日") where the current state is asked
     "suggestion_wanted",  # a 建议 sentence where the suggestion is asked
     "dept_match",     # the question names the department of this reply
-    "dept_other",     # the question names a department and this is another's reply
     "boilerplate",    # courtesy sentence
     "item_heading",   # a short numbered line with no figure
     "uncovered",      # the question's one unknown noun is absent from the sentence
@@ -73,6 +72,7 @@ FEATURES = (
     "best_cov",       # the best candidate's key-word coverage (question level)
     "best_focus",     # the best focus coverage among the candidates (question level)
     "year_unstated",  # a year is asked and no candidate or heading states it (question level)
+    "followup",       # the question leans on the conversation (its topic joined the search)
     "rank",           # paragraph rank (0 = first)
     "fused",          # the paragraph's fused score relative to the first
     "length",         # log of the sentence length
@@ -129,7 +129,7 @@ def _support(c: Chunk) -> str:
 
 
 def features(question: str, hits: list[Hit], cands: list[Candidate], sims: np.ndarray | None,
-             idf: Callable[[str], float], known: Callable[[str], bool]) -> np.ndarray:
+             idf: Callable[[str], float], known: Callable[[str], bool], followup: bool = False) -> np.ndarray:
     """One row of ``FEATURES`` per candidate."""
     terms = key_terms(question)
     wanted: list[Ask] = asks(question)
@@ -175,11 +175,11 @@ def features(question: str, hits: list[Hit], cands: list[Candidate], sims: np.nd
             float(wants_now and bool(CHANGE.search(s))),
             float(wants_suggestion and ch.section == "suggestion"),
             float(reply and ch.department in named),
-            float(bool(named) and reply and ch.department not in named),
             float(bool(BOILERPLATE.search(s))),
             float(is_item_heading(s)),
             float(bool(topic_chars) and not topic_chars & set(norm(s))),
             unknown,
+            float(followup),
             float(c.rank),
             (hits[c.rank].score / top) if top else 0.0,
             math.log(1 + len(s)),
@@ -200,7 +200,8 @@ def features(question: str, hits: list[Hit], cands: list[Candidate], sims: np.nd
 
 # what the refusal decision looks at: the best candidate's probability and checks, per question
 WITHOUT_VECTORS = frozenset({"cos", "cos_gap"})  # what cannot be computed while the embedder is down
-ANSWERABLE_FEATURES = ("top_logit", "answers", "focus_ok", "subject", "cov", "cos", "unknown_share")
+ANSWERABLE_FEATURES = ("top_logit", "answers", "focus_ok", "subject", "cov", "cos", "unknown_share",
+                       "kind_ok", "no_figure", "other_year", "year_unstated", "uncovered", "best_focus", "followup")
 
 
 def answerable_row(X: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -258,7 +259,9 @@ class SelectorModel:
     threshold: float        # on the answerable probability (on the best sentence's without that model)
     second_ratio: float     # a further sentence is quoted when its probability is this share of the first's
     meta: dict
-    reply_rule: bool = True  # see with_reply; kept while it pays on CV (docs/answer_selection.md, ablation)
+    # the same two models fitted without the sentence vectors, with their own threshold: used
+    # while the embedder is down (a model fitted with ``cos`` refuses too much when it is absent)
+    without_vectors: "SelectorModel | None" = None
 
     def proba(self, X: np.ndarray, missing: frozenset[str] = frozenset()) -> np.ndarray:
         return self.sentence.proba(X, FEATURES, missing)
@@ -272,22 +275,27 @@ class SelectorModel:
 
     def select(self, question: str, cands: list[Candidate], X: np.ndarray, limit: int,
                missing: frozenset[str] = frozenset()) -> list[Candidate]:
+        if missing and self.without_vectors is not None and missing <= WITHOUT_VECTORS:
+            return self.without_vectors.select(question, cands, X, limit)
         p = self.proba(X, missing) if len(cands) else np.zeros(0)
         if self.answerable_proba(X, p, missing) < self.threshold:
             return []
-        chosen = choose(cands, p, 0.0, self.second_ratio, limit)
-        return with_reply(question, chosen, cands, p, limit) if self.reply_rule else chosen
+        return choose(cands, p, 0.0, self.second_ratio, limit)
 
     def to_json(self) -> dict:
-        return {"sentence": self.sentence.to_json(),
-                "answerable": self.answerable.to_json() if self.answerable else None,
-                "threshold": round(float(self.threshold), 4), "second_ratio": round(float(self.second_ratio), 4),
-                "reply_rule": self.reply_rule, "meta": self.meta}
+        d = {"sentence": self.sentence.to_json(),
+             "answerable": self.answerable.to_json() if self.answerable else None,
+             "threshold": round(float(self.threshold), 4), "second_ratio": round(float(self.second_ratio), 4),
+             "meta": self.meta}
+        if self.without_vectors is not None:
+            d["without_vectors"] = self.without_vectors.to_json()
+        return d
 
     @classmethod
     def from_json(cls, d: dict) -> "SelectorModel":
         return cls(Logistic.from_json(d["sentence"]), Logistic.from_json(d["answerable"]) if d.get("answerable") else None,
-                   float(d["threshold"]), float(d["second_ratio"]), d.get("meta", {}), bool(d.get("reply_rule", False)))
+                   float(d["threshold"]), float(d["second_ratio"]), d.get("meta", {}),
+                   cls.from_json(d["without_vectors"]) if d.get("without_vectors") else None)
 
     @classmethod
     def load(cls, path: Path = WEIGHTS) -> "SelectorModel | None":
@@ -313,18 +321,3 @@ def choose(cands: list[Candidate], proba: np.ndarray, threshold: float, second_r
         if all(cands[j].text != c.text for c in out):
             out.append(cands[j])
     return out
-
-
-def with_reply(question: str, chosen: list[Candidate], cands: list[Candidate], p: np.ndarray,
-               limit: int) -> list[Candidate]:
-    """"…建议…，教育局是怎么落实的？": when what was done is asked and every chosen sentence is
-    the proposal's, the best reply sentence (at least half the first's probability) takes the
-    last place: the proposal's words alone do not answer it."""
-    if not chosen or not ASKS_REPLY.search(question) or any(c.chunk.section == "reply" for c in chosen):
-        return chosen
-    first = max(c.score for c in chosen)
-    replies = [(float(q), c) for c, q in zip(cands, p) if c.chunk.section == "reply" and q >= 0.5 * first]
-    if not replies:
-        return chosen
-    best = max(replies, key=lambda x: x[0])[1]
-    return chosen[: limit - 1] + [best]

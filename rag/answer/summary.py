@@ -257,8 +257,11 @@ def render(question: str, points: list[Point], hits: list[Hit], mode: str) -> An
             body += f"{quoted(q.sentence)}[{m}]"
             cites.append(Citation.of(m, q.chunk, q.sentence))
         lines.append(f"{i}. {label}：{body}" if label else f"{i}. {body}")
-    seen = {h.chunk.id for h in hits}
-    extra = {q.chunk.id: q.chunk for p in points for q in p.quotes if q.chunk.id not in seen}
-    contexts = list(hits) + [Hit(ch, 0.0, "summary") for ch in extra.values()]
+    # the paragraphs the answer quotes come first, in the reply's order (the sources a reader
+    # checks), then the other retrieved ones
+    quoted_chunks = {q.chunk.id: q.chunk for p in points for q in p.quotes}
+    retrieved = {h.chunk.id: h for h in hits}
+    contexts = [retrieved.get(cid) or Hit(ch, 0.0, "summary") for cid, ch in quoted_chunks.items()] + \
+        [h for h in hits if h.chunk.id not in quoted_chunks]
     return Answer(question=question, answer="\n".join(lines), abstained=False, mode=mode, citations=cites,
                   contexts=contexts, intent="summary")
