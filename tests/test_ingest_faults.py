@@ -249,3 +249,18 @@ def test_a_named_file_and_a_folder_take_the_same_suffixes(tmp_path, make_setting
     (e,) = named.failures
     assert "unsupported file type '.md'" in e.reason and named.files == 0
     assert index.catalogue.proposal("20220077") is None
+
+
+def test_warm_up_with_the_embedding_server_down_is_a_warning_not_a_crash(tmp_path, make_settings, caplog):
+    """`proposals serve` warms the assistant at start; a dead embedding server must not stop it."""
+    with LoopbackServer(DyingEmbeddings) as srv:
+        settings = make_settings(tmp_path / "data", embedder="openai", openai_base_url=srv.base_url,
+                                 openai_api_key="sk-test", llm_retries=0, llm_timeout=5,
+                                 embed_cache=tmp_path / "openai.sqlite")
+        DyingEmbeddings.budget[0] = 10**9
+        a = Assistant(settings, answerer="extractive")
+        assert a.ingest([folder(tmp_path / "old", OLD)]).ok
+        DyingEmbeddings.budget[0] = 0  # the server is gone
+        a.warm()
+        assert "warm-up of the retrievers failed" in caplog.text
+        assert not a.ask(QUESTION).abstained  # BM25 and the selector's no-vector model answer

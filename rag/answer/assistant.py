@@ -165,8 +165,12 @@ class Assistant:
         """Load the tokeniser's tagger, the embedder and the retrievers' caches before the first
         question (a serving process calls it at start, so no user waits for them)."""
         warm_words()
-        if not self.index.is_empty():
+        if self.index.is_empty():
+            return
+        try:
             self.retriever.warm()
+        except LLMError as e:  # an embedding server that is down: questions fall back to BM25
+            log.warning("warm-up of the retrievers failed: %s", e)
 
     def retrieve(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
         k = k or self.top_k

@@ -208,7 +208,7 @@ class Catalogue:
                 for i in range(0, len(ids), 500):
                     part = ids[i:i + 500]
                     fetched += self.db.execute(cols + f" WHERE id IN ({','.join('?' * len(part))})", part).fetchall()
-                fetched.sort(key=lambda r: (-r[1], r[0]))
+                fetched.sort(key=lambda r: (-(r[1] or 0), r[0]))  # as ORDER BY year DESC, id
             out = []
             for r in fetched:
                 out.append({"id": r[0], "year": r[1], "title": r[2], "proposers": r[3],
