@@ -25,16 +25,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from evals.metrics import percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 CHUNK = re.compile(r'data-chunk="([^"]+)"')
-
-
-def percentile(xs: list[float], q: float) -> float:
-    s = sorted(xs)
-    k = (len(s) - 1) * q / 100
-    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from gradio_client import Client
 
+    from bench.load_ui import check_answer, last_turn
     from rag.answer.assistant import Assistant
     from rag.core.settings import Settings
     from ui.app import build_app, launch
@@ -109,18 +105,11 @@ def main(argv: list[str] | None = None) -> int:
                 t0 = time.perf_counter()
                 during = ingest_running.is_set()
                 try:
-                    html = clients[i].submit(q, "", "", "", "", api_name="/chat").result(timeout=args.timeout)[0]  # question, filters, conversation id
+                    # question, the three filters, the conversation id ("": this session's)
+                    html = clients[i].submit(q, "", "", "", "", api_name="/chat").result(timeout=args.timeout)[0]
                     turns += 1
-                    last = html.rsplit('<div class="bubble question">', 1)[-1]
-                    if 'class="bubble error"' in last:
-                        problem = "error bubble: " + last.split('class="bubble error">', 1)[1].split("<", 1)[0]
-                    elif 'class="bubble answer"' not in last and 'class="bubble refusal"' not in last:
-                        problem = "no answer"
-                    elif html.count('<div class="bubble question">') != turns:
-                        problem = "session lost its history"
-                    else:
-                        problem = None
-                    cited = set(CHUNK.findall(last))
+                    problem = check_answer(html, turns)
+                    cited = set(CHUNK.findall(last_turn(html)))
                 except Exception as e:  # noqa: BLE001
                     problem, cited = f"{type(e).__name__}: {e}", set()
                 with lock:
@@ -143,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         def client_after(i: int) -> None:
             pid = new_ids[i % len(new_ids)]
             try:
-                html = clients[i].submit(f"{pid}是谁提的？", "", "", "", "", api_name="/chat").result(timeout=args.timeout)[0]  # question, filters, conversation id
-                last = html.rsplit('<div class="bubble question">', 1)[-1]
+                html = clients[i].submit(f"{pid}是谁提的？", "", "", "", "", api_name="/chat").result(timeout=args.timeout)[0]
+                last = last_turn(html)
                 cited = set(CHUNK.findall(last))
                 ok = 'class="bubble answer"' in last and any(c.split(":", 1)[0] == pid for c in cited)
                 problem = None if ok else "not answered from the new state"

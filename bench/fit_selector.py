@@ -375,12 +375,19 @@ def main() -> None:
     # the shipped model: all questions; the refusal model on the outer out-of-fold
     # probabilities, threshold and ratio on its out-of-fold scores
     flat = [q for c in names for q in data[c]]
-    flat_p = [p for c in names for p in cv.probs[c]]
     groups = [q.rec.group for q in flat]
-    flat_a = oof_answerable(flat, flat_p, groups, ANSWERABLE_FEATURES, FOLDS)
-    others = [off_path(recs[c]) for c in names]
-    thr, ratio = choose_params(flat, flat_p, flat_a, (sum(o[0] for o in others), sum(o[1] for o in others)))
-    model = SelectorModel(fit(flat, FEATURES), fit_answerable(flat, flat_p, ANSWERABLE_FEATURES), thr, ratio, {})
+    off = [off_path(recs[c]) for c in names]
+    others = (sum(o[0] for o in off), sum(o[1] for o in off))
+
+    def shipped_model(cv_run: CVResult, feats: tuple[str, ...], afeats: tuple[str, ...]) -> SelectorModel:
+        """Fitted on all questions; the refusal model on the outer out-of-fold probabilities,
+        threshold and ratio on its out-of-fold scores."""
+        probs = [p for c in names for p in cv_run.probs[c]]
+        thr, ratio = choose_params(flat, probs, oof_answerable(flat, probs, groups, afeats, FOLDS), others)
+        return SelectorModel(fit(flat, feats), fit_answerable(flat, probs, afeats), thr, ratio, {})
+
+    model = shipped_model(cv, FEATURES, ANSWERABLE_FEATURES)
+    thr, ratio = model.threshold, model.second_ratio
     # the fallback while the embedder is down: both models without the sentence vectors,
     # cross-validated and chosen the same way
     nv_feats = tuple(f for f in FEATURES if f not in WITHOUT_VECTORS)
@@ -388,11 +395,8 @@ def main() -> None:
     cv_nv = cross_validate(data, folds, nv_feats, recs, nv_afeats)
     nv_fig = {c: figures(recs[c], {(q.rec.dataset, q.rec.qid): o for q, o in zip(data[c], cv_nv.outcomes[c])})
               for c in names}
-    nv_p = [p for c in names for p in cv_nv.probs[c]]
-    nv_a = oof_answerable(flat, nv_p, groups, nv_afeats, FOLDS)
-    nv_thr, nv_ratio = choose_params(flat, nv_p, nv_a, (sum(o[0] for o in others), sum(o[1] for o in others)))
-    model.without_vectors = SelectorModel(fit(flat, nv_feats), fit_answerable(flat, nv_p, nv_afeats), nv_thr, nv_ratio,
-                                          {})
+    model.without_vectors = shipped_model(cv_nv, nv_feats, nv_afeats)
+    nv_thr, nv_ratio = model.without_vectors.threshold, model.without_vectors.second_ratio
     model.meta = {"command": "python -m bench.fit_selector", "folds": FOLDS, "inner_folds": INNER, "C": C,
                   "max_false_refusal": MAX_FALSE_REFUSAL, "ranking": args.ranking,
                   "questions": len(flat), "candidates": int(sum(len(q.y) for q in flat))}

@@ -21,7 +21,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench.load_ui import QUESTIONS, SessionResult, free_port, percentile, questions
+from bench.load_ui import QUESTIONS, SessionResult, free_port, questions
+from evals.metrics import percentile
 
 
 def check(content: str, citations: list | None) -> str | None:

@@ -24,6 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evals.metrics import percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ROOT / "evals" / "datasets" / "samples" / "questions.jsonl"
 
@@ -38,11 +40,9 @@ def questions(path: Path) -> list[str]:
     return [json.loads(x)["question"] for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
 
 
-def percentile(xs: list[float], q: float) -> float:
-    s = sorted(xs)
-    k = (len(s) - 1) * q / 100
-    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+def last_turn(transcript: str) -> str:
+    """The HTML of the transcript's last question and what came after it."""
+    return transcript.rsplit('<div class="bubble question">', 1)[-1]
 
 
 def check_answer(transcript: str, turn: int) -> str | None:
@@ -50,7 +50,7 @@ def check_answer(transcript: str, turn: int) -> str | None:
     bubbles = transcript.count('<div class="bubble question">')
     if bubbles != turn:
         return f"transcript has {bubbles} questions, expected {turn} (session state lost?)"
-    last = transcript.rsplit('<div class="bubble question">', 1)[-1]
+    last = last_turn(transcript)
     if 'class="bubble error"' in last:
         return "error bubble: " + last.split('class="bubble error">', 1)[1].split("<", 1)[0]
     if 'class="bubble answer"' not in last and 'class="bubble refusal"' not in last:

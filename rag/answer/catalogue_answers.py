@@ -8,7 +8,7 @@ import re
 
 from rag.answer.analyze import PARTIES, Analysis
 from rag.stores.catalogue import Catalogue
-from rag.core.terms import key_terms
+from rag.core.terms import key_terms, topic_text
 from rag.core.textnorm import norm
 from rag.core.types import Answer, Chunk, Citation, Hit, meta_chunk_id
 from rag.answer.verify import REFUSAL
@@ -69,7 +69,7 @@ def is_about(question: str, chunks: list[Chunk], min_share: float = 0.5) -> bool
     terms = key_terms(question)
     if not terms or not chunks:
         return bool(chunks)
-    text = norm("\n".join([chunks[0].title, chunks[0].proposers] + [c.text for c in chunks]))
+    text = norm(topic_text(chunks))
     return sum(norm(t) in text for t in terms) / len(terms) >= min_share
 
 

@@ -28,7 +28,7 @@ from rag.answer.answerer import Request
 from rag.answer.extractive import quoted
 from rag.core.lexicon import COURTESY as _BOILERPLATE
 from rag.core.departments import department_key, department_variants
-from rag.core.terms import coverage, key_terms
+from rag.core.terms import coverage, key_terms, topic_text
 from rag.core.textnorm import answer_sentences
 from rag.core.types import Answer, Chunk, Citation, Hit
 from rag.answer.verify import REFUSAL
@@ -235,7 +235,7 @@ class SummaryAnswerer:
                   and (section != "reply" or c.department == dept)]
         terms = topic_terms(query, department)
         # the section must be about what was asked: a department's reply to another proposal is not
-        about = "\n".join([chunks[0].title, chunks[0].proposers] + [c.text for c in chunks]) if chunks else ""
+        about = topic_text(chunks)
         if not chunks or (terms and coverage(terms, about, self.idf) < self.config.min_topic):
             return refuse
         points = summarise(chunks, query, self.idf, self.config, department)

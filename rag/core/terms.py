@@ -5,9 +5,10 @@ its common words with some paragraph but not its rare ones; idf weighting makes 
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from rag.core.textnorm import norm
+from rag.core.types import Chunk
 from rag.core.words import tokens
 
 # words that say what kind of answer is wanted, not what it is about
@@ -27,3 +28,9 @@ def coverage(terms: list[str], text: str, idf: Callable[[str], float]) -> float:
     t = norm(text)
     total = sum(idf(x) for x in terms)
     return sum(idf(x) for x in terms if norm(x) in t) / total if total else 0.0
+
+
+def topic_text(chunks: Sequence[Chunk]) -> str:
+    """What some paragraphs of one proposal are about: their text, with the proposal's title and
+    proposers (the words a question names it by)."""
+    return "\n".join([chunks[0].title, chunks[0].proposers] + [c.text for c in chunks]) if chunks else ""
