@@ -38,7 +38,7 @@ OFFTOPIC = 150  # the first question of each of the first 150 paragraphs
 CORPORA = {"devset": ["devset"], "devset2": ["devset2"], "samples": ["samples"],
            "combined": ["devset", "devset2", "samples"]}
 DEPTH = 50
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 
 
 @dataclass
@@ -151,10 +151,10 @@ def build(corpus: str, datasets: list[str], base: Path) -> list[Record]:
             rec.known_share = known_share(an.search_text, a.index.bm25)
             rec.qvec = np.asarray(a.index.embedder.embed_query(an.query), dtype=np.float32)  # the selector's query
             if not rec.group:
-                # unanswerable: the proposal its words come from, the best retrieved one (not the
-                # answer's first context, which moves with every change of the answerers)
-                top = [h.chunk.proposal_id for h in a.retriever.retrieve(an.search_text, 1, an.filters)]
-                rec.group = top[0] if top else q["id"]
+                # unanswerable: the proposal its words come from, that of its best dense hit (not
+                # of the fused ranking or the answer, which move whenever a fitted part changes,
+                # and the folds with them)
+                rec.group = dense[0].chunk.proposal_id if dense else bm[0].chunk.proposal_id if bm else q["id"]
             out.append(rec)
     return out
 

@@ -3,6 +3,7 @@ hit@5 per question type beside the default fusion's, and writes its weights.
 
     python -m bench.fit_ranker              # CV figures, writes rag/retrieval/ranker_weights.json
     python -m bench.fit_ranker --check      # fit and compare with the shipped file (exit 1 if different)
+    python -m bench.fit_ranker --repeats 5  # also: hit@5 on 5 other fold assignments
 
 Candidates are the union of the cached dense and BM25 runs (depth 50, ``bench.cv_data``);
 a paragraph is relevant when it contains an evidence quote. A logistic model over
@@ -23,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.cv_data import Record, cached, work_dir  # noqa: E402
+from bench.cv_data import CACHE_VERSION, Record, cached, work_dir  # noqa: E402
 from bench.selector_data import Corpus, fused, hit_at  # noqa: E402
 from rag.answer.assistant import by_proposal_first  # noqa: E402
 from evals.metrics import evidence_in  # noqa: E402
@@ -31,7 +32,7 @@ from rag.core.types import Chunk, Hit  # noqa: E402
 from rag.retrieval.ranker import RANK_FEATURES, WEIGHTS, RankerModel, rank_features  # noqa: E402
 
 C = 1.0
-ROWS_VERSION = 1
+ROWS_VERSION = 3
 
 
 def pools(corpus: str, base: Path | None):
@@ -42,7 +43,7 @@ def pools(corpus: str, base: Path | None):
     f = work_dir(base) / f"rank-rows-{corpus}.pkl"
     if f.exists():
         v, feats, out = pickle.loads(f.read_bytes())
-        if v == ROWS_VERSION and feats == RANK_FEATURES:
+        if v == (ROWS_VERSION, CACHE_VERSION) and feats == RANK_FEATURES:
             return out
     corp = Corpus(corpus, base)
     out = []
@@ -53,7 +54,7 @@ def pools(corpus: str, base: Path | None):
         chunks, X = rank_features(r.search or r.query, dense, bm, corp.bm25.idf, r.known_share, r.department)
         y = np.array([any(evidence_in(c.text, e.quote) for e in r.evidence) for c in chunks], dtype=np.int8)
         out.append((r, chunks, X, y, fused(r, corp, 10)))
-    f.write_bytes(pickle.dumps((ROWS_VERSION, RANK_FEATURES, out)))
+    f.write_bytes(pickle.dumps(((ROWS_VERSION, CACHE_VERSION), RANK_FEATURES, out)))  # stale when the run cache is
     return out
 
 
@@ -125,6 +126,7 @@ def main() -> None:
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--out", default=str(WEIGHTS))
     ap.add_argument("--json", default=None)
+    ap.add_argument("--repeats", type=int, default=0, help="also CV on this many shuffled fold assignments")
     args = ap.parse_args()
     base = Path(args.work) if args.work else None
     names = corpora()
@@ -144,6 +146,13 @@ def main() -> None:
         for t in sorted(now, key=lambda t: (t == "ALL", t)):
             print(f"{'':<{len(c) + 2}}{t:<13}{now[t]:>10.3f}{learned.get(t, float('nan')):>12.3f}"
                   f"{ins.get(t, float('nan')):>11.3f}")
+    if args.repeats:
+        print(f"\nhit@5 on the pinned fold assignment and {args.repeats} shuffled ones: pinned / mean / min–max")
+        runs = [cross_validate(data, fold_of(base, seed)) for seed in range(args.repeats)]
+        for c in names:
+            v = [hit_table(data[c], r[c])["ALL"] for r in runs]
+            res[c]["repeats"] = v
+            print(f"  {c:<9} {res[c]['learned_cv']['ALL']:.3f} / {np.mean(v):.3f} / {min(v):.3f}–{max(v):.3f}")
     print("\ncoefficients (standardised):")
     for f, w in sorted(zip(model.features, model.coef), key=lambda x: -abs(x[1])):
         print(f"  {f:<18}{w:+.3f}")

@@ -3,12 +3,13 @@
     python -m bench.fit_selector                 # CV figures, trade-off table, writes rag/answer/selector_weights.json
     python -m bench.fit_selector --ablation      # also: the CV change when each feature is removed
     python -m bench.fit_selector --check         # fit and compare with the shipped file (exit 1 if different)
+    python -m bench.fit_selector --repeats 5     # also: the headline figures on 5 other fold assignments
 
 Data: the run cache of ``bench.cv_data`` (built on first use). Every question's group is the
-proposal its evidence comes from (an unanswerable one: the proposal of its best hit), and
+proposal its evidence comes from (an unanswerable one: the proposal of its best dense hit), and
 GroupKFold(5) over those groups makes the folds: a fold never sees its own proposals'
 questions. Inside each training part a second grouped CV (4 folds) chooses the refusal
-threshold (the highest whose false refusal is ≤ 0.05) and the second-sentence ratio; the
+threshold (the highest whose false refusal is ≤ 0.045, for 0.05 on new questions) and the second-sentence ratio; the
 test fold is scored with them. The shipped model is fitted on all questions, with the
 threshold and ratio chosen the same way on the outer out-of-fold probabilities.
 """
@@ -27,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.cv_data import Record, available, cached, work_dir  # noqa: E402
+from bench.cv_data import CACHE_VERSION, Record, available, cached, work_dir  # noqa: E402
 from bench.selector_data import Corpus, QuestionRows, fused, rows  # noqa: E402
 from rag.answer.extractive import ASKS_HOW, describe  # noqa: E402
 from rag.answer.selector import (ANSWERABLE_FEATURES, FEATURES, WEIGHTS, WITHOUT_VECTORS, Logistic, SelectorModel,
@@ -35,11 +36,15 @@ from rag.answer.selector import (ANSWERABLE_FEATURES, FEATURES, WEIGHTS, WITHOUT
 from rag.core.textnorm import contains  # noqa: E402
 
 FOLDS, INNER = 5, 4
-MAX_FALSE_REFUSAL = 0.05
+MAX_FALSE_REFUSAL = 0.05  # the goal, on questions of proposals never trained on
+# the threshold is chosen for a little less: one chosen on the training part's out-of-fold
+# scores refuses more of the held-out fold (a target of 0.05 gave 0.058 out of fold, 0.045 gave
+# 0.047; docs/answer_selection.md)
+FALSE_REFUSAL_TARGET = 0.045
 RATIOS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.01)
 C = 1.0  # LogisticRegression's default regularisation, not tuned
 OFFTOPIC_WEIGHT = 1.0  # 0 and 0.3 measured too (docs/answer_selection.md): refusing off-topic questions needs it
-ROWS_VERSION = 19
+ROWS_VERSION = 22
 
 
 def limit_of(question: str) -> int:
@@ -67,7 +72,7 @@ def question_rows(corpus: str, base: Path, rank: str = "weighted") -> tuple[list
     f = work_dir(base) / f"rows-{rank}-{corpus}.pkl"
     if f.exists():
         v, feats, qr = pickle.loads(f.read_bytes())
-        if v == ROWS_VERSION and feats == FEATURES:
+        if v == (ROWS_VERSION, CACHE_VERSION) and feats == FEATURES:
             return recs, qr
     corp = Corpus(corpus, base)
     alt = ranking(rank)
@@ -78,18 +83,20 @@ def question_rows(corpus: str, base: Path, rank: str = "weighted") -> tuple[list
             continue
         hits = alt.get((r.dataset, r.qid)) or fused(r, corp)
         out.append(rows(r, corp, hits))
-    f.write_bytes(pickle.dumps((ROWS_VERSION, FEATURES, out)))
+    f.write_bytes(pickle.dumps(((ROWS_VERSION, CACHE_VERSION), FEATURES, out)))  # stale when the run cache is
     return recs, out
 
 
-def fold_of(base: Path) -> dict[tuple[str, str], int]:
-    """(dataset, question id) → outer fold, from the combined corpus's groups."""
+def fold_of(base: Path, seed: int | None = None) -> dict[tuple[str, str], int]:
+    """(dataset, question id) → outer fold, from the combined corpus's groups. ``seed``: another
+    assignment of the same groups to folds (``--repeats``), to see how much a figure owes to it."""
     from sklearn.model_selection import GroupKFold
 
     recs = cached("combined", base)
     groups = [r.group for r in recs]
     out = {}
-    for k, (_, test) in enumerate(GroupKFold(FOLDS).split(recs, groups=groups)):
+    split = GroupKFold(FOLDS, shuffle=seed is not None, random_state=seed)
+    for k, (_, test) in enumerate(split.split(recs, groups=groups)):
         for i in test:
             out[(recs[i].dataset, recs[i].qid)] = k
     return out
@@ -170,14 +177,14 @@ def tradeoff(qrs, probs, ascores, thr: float, ratio: float) -> dict:
 
 
 def choose_params(qrs, probs, ascores, others: tuple[int, int]) -> tuple[float, float]:
-    """The highest threshold whose false refusal is ≤ MAX_FALSE_REFUSAL, then the highest
+    """The highest threshold whose false refusal is ≤ FALSE_REFUSAL_TARGET, then the highest
     second-sentence ratio whose fact recall is within 0.01 of the best ratio's.
 
     False refusal counts every answerable question, as the eval does: ``others`` = (answerable
     questions off the fact path, how many of those the fixed paths refuse)."""
     ok = sorted(a for q, a in zip(qrs, ascores) if q.rec.type != "unanswerable")
     # answerable fact-path questions we may refuse: the lowest `allowed`; the threshold sits just above them
-    allowed = max(0, int(np.floor(MAX_FALSE_REFUSAL * (len(ok) + others[0]))) - others[1])
+    allowed = max(0, int(np.floor(FALSE_REFUSAL_TARGET * (len(ok) + others[0]))) - others[1])
     thr = max(ok[min(allowed, len(ok) - 1)] - 1e-9, 1e-6) if ok else 0.5
     recs = {r: tradeoff(qrs, probs, ascores, thr, r)["fact_recall"] for r in RATIOS}
     top = max(recs.values())
@@ -347,6 +354,32 @@ def check_pins(cv_fig: dict, metrics_of=cv_value) -> bool:
     return ok
 
 
+HEADLINE = (("ALL", "fact_recall"), ("unanswerable", "refusal"), ("ALL", "false_refusal"),
+            ("paraphrase", "fact_recall"), ("cross", "fact_recall"), ("offtopic", "refusal"))
+
+
+def repeats(data, recs, cv_fig, base, n: int) -> dict[str, dict[str, list[float]]]:
+    """The headline CV figures on ``n`` shuffled fold assignments besides the pinned one."""
+    out: dict[str, dict[str, list[float]]] = {c: defaultdict(list) for c in data}
+    for seed in range(n):
+        r = cross_validate(data, fold_of(base, seed), FEATURES, recs)
+        for c in data:
+            fig = figures(recs[c], {(q.rec.dataset, q.rec.qid): o for q, o in zip(data[c], r.outcomes[c])})
+            for t, m in HEADLINE:
+                if m in fig.get(t, {}):
+                    out[c][f"{t}.{m}"].append(fig[t][m])
+    print(f"\nfold assignments: the pinned one and {n} shuffled (GroupKFold shuffle, seeds 0–{n - 1}): "
+          "pinned / mean / min–max")
+    for c in data:
+        cells = []
+        for t, m in HEADLINE:
+            v = out[c].get(f"{t}.{m}")
+            if v:
+                cells.append(f"{t}.{m} {cv_fig[c][t][m]:.3f} / {np.mean(v):.3f} / {min(v):.3f}–{max(v):.3f}")
+        print(f"  {c:<9} " + "\n            ".join(cells))
+    return {c: dict(v) for c, v in out.items()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", default=None, help="indexes and caches (default /tmp/proposals-cv)")
@@ -356,6 +389,8 @@ def main() -> None:
     ap.add_argument("--check", action="store_true", help="compare with the shipped weights instead of writing")
     ap.add_argument("--out", default=str(WEIGHTS))
     ap.add_argument("--json", default=None, help="write the figures as JSON here")
+    ap.add_argument("--repeats", type=int, default=0,
+                    help="also run the nested CV on this many other fold assignments and print their spread")
     args = ap.parse_args()
     base = Path(args.work) if args.work else None
     names = corpora()
@@ -398,7 +433,7 @@ def main() -> None:
     model.without_vectors = shipped_model(cv_nv, nv_feats, nv_afeats)
     nv_thr, nv_ratio = model.without_vectors.threshold, model.without_vectors.second_ratio
     model.meta = {"command": "python -m bench.fit_selector", "folds": FOLDS, "inner_folds": INNER, "C": C,
-                  "max_false_refusal": MAX_FALSE_REFUSAL, "ranking": args.ranking,
+                  "max_false_refusal": MAX_FALSE_REFUSAL, "false_refusal_target": FALSE_REFUSAL_TARGET, "ranking": args.ranking,
                   "questions": len(flat), "candidates": int(sum(len(q.y) for q in flat))}
 
     def shipped(q):
@@ -445,6 +480,8 @@ def main() -> None:
         for f, w in sorted(zip(m.features, m.coef), key=lambda x: -abs(x[1])):
             print(f"  {f:<18}{w:+.3f}")
 
+    spread = repeats(data, recs, cv_fig, base, args.repeats) if args.repeats else {}
+
     abl = {}
     if args.ablation:
         print("\nablation (nested grouped CV on the combined corpus's questions alone): change when removed")
@@ -467,7 +504,7 @@ def main() -> None:
     if args.json:
         Path(args.json).write_text(json.dumps({"cv": cv_fig, "in_sample": ins, "now": base_fig, "tradeoff": table,
                                                "ablation": abl, "threshold": thr, "ratio": ratio,
-                                               "without_vectors": nv_fig},
+                                               "without_vectors": nv_fig, "repeats": spread},
                                               ensure_ascii=False, indent=1), encoding="utf-8")
     text = json.dumps(model.to_json(), ensure_ascii=False, indent=1) + "\n"
     if args.check:

@@ -74,7 +74,7 @@ def test_ask_jsonl_reports_each_bad_line_and_goes_on(indexed, tmp_path):
     assert all(str(f) in r["error"] for r in errors)
     assert "问题过长" in errors[-1]["error"]
     assert rows[3]["answer"] and rows[3]["citations"]
-    assert "6 of 7 questions failed" in out.stderr.decode()
+    assert "7 个问题中有 6 个未能回答" in out.stderr.decode()
 
 
 def test_a_question_with_bytes_that_are_not_utf8_is_one_clear_error(indexed):

@@ -89,8 +89,14 @@ def test_rank_features_cover_the_union_of_both_runs():
     chunks, X = rank_features("政务服务数据管理局怎么答复数据共享的建议？", [a], [b], lambda t: 2.0, 1.0,
                               "市政务服务数据管理局")
     assert [c.id for c in chunks] == [a.chunk.id, b.chunk.id] and X.shape == (2, len(RANK_FEATURES))
-    f = dict(zip(RANK_FEATURES, X[0]))
-    assert f["dept_match"] == 1 and f["reply_wanted"] == 1 and f["both"] == 0 and f["dense_rr"] == 1
+    f, g = dict(zip(RANK_FEATURES, X[0])), dict(zip(RANK_FEATURES, X[1]))
+    assert f["dept_match"] == 1 and f["reply_wanted"] == 1 and f["both"] == 0 and f["dense"] == 1
+    assert g["bm25_rr"] == 1 and g["dense"] == 0 and g["dept_match"] == 0
+    # what the paragraph is: a measure with a figure, a problem without one, a courtesy line
+    assert f["figure"] == 1 and g["figure"] == 0 and f["courtesy"] == 0 and f["length"] > g["length"]
+    c = _hit("20230611", "reply", 9, "感谢您对我市政务服务工作的关心和支持！", 0.1, "市政务服务数据管理局")
+    chunks, X = rank_features("数据共享", [a, c], [], lambda t: 2.0, 1.0, None)
+    assert dict(zip(RANK_FEATURES, X[1]))["courtesy"] == 1
 
 
 @pytest.mark.slow

@@ -64,7 +64,6 @@ FEATURES = (
     "change_now",     # reports a change ("压缩至3.2个工作日") where the current state is asked
     "suggestion_wanted",  # a 建议 sentence where the suggestion is asked
     "dept_match",     # the question names the department of this reply
-    "boilerplate",    # courtesy sentence
     "item_heading",   # a short numbered line with no figure
     "uncovered",      # the question's one unknown noun is absent from the sentence
     "unknown_share",  # idf share of the question's key words the corpus never uses
@@ -175,7 +174,6 @@ def features(question: str, hits: list[Hit], cands: list[Candidate], sims: np.nd
             float(wants_now and bool(CHANGE.search(s))),
             float(wants_suggestion and ch.section == "suggestion"),
             float(reply and ch.department in named),
-            float(bool(BOILERPLATE.search(s))),
             float(is_item_heading(s)),
             float(bool(topic_chars) and not topic_chars & set(norm(s))),
             unknown,

@@ -185,7 +185,7 @@ def ask_batch(a, jsonl: Path, filters: Filters | None) -> int:
             out = {"id": rid, "line": n, "error": f"{jsonl}:{n}: {out['error']}"}
         print(json.dumps(out, ensure_ascii=False), flush=True)
     if failed:
-        console.print(f"[red]{failed} of {total} questions failed[/red] (their lines carry an \"error\")")
+        console.print(f"[red]{total} 个问题中有 {failed} 个未能回答[/red]（其输出行带有 \"error\" 字段）")
     return 1 if failed else 0
 
 

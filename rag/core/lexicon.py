@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from rag.core.textnorm import norm
+
 # a citation marker in an answer: "[3]"
 MARKER = re.compile(r"\[(\d{1,4})\]")
 
@@ -16,6 +18,13 @@ ORDINAL = re.compile(r"^\s*(?:[一二三四五六七八九十]+、|[(（]?[一�
 # courtesy sentences every reply has (opening and closing); they never answer a question
 COURTESY = re.compile(r"收悉|感谢|谢谢|现答复如下|答复如下|关心和支持|关心与支持|宝贵意见|继续关注|再次感谢|参考价值|"
                       r"高度重视您|提出的关于.{0,40}的(建议|提案)")
+
+
+
+def is_courtesy(text: str) -> bool:
+    """An opening (…收悉，现答复如下) or closing (感谢…关心和支持) paragraph: courtesy, and short."""
+    return bool(COURTESY.search(text)) and len(norm(text)) < 160
+
 
 # what each section of a proposal is called where users read it
 SECTION_LABEL = {"content": "提案内容", "suggestion": "建议", "reply": "部门答复", "meta": "提案信息"}

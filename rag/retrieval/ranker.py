@@ -7,6 +7,7 @@ Applying it needs numpy only; the candidates are the union of the two runs.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,17 +15,19 @@ from pathlib import Path
 import numpy as np
 
 from rag.core.departments import department_key
+from rag.core.lexicon import is_courtesy
 from rag.core.terms import coverage, key_terms
 from rag.core.types import Chunk, Hit
 
 WEIGHTS = Path(__file__).with_name("ranker_weights.json")
 _ASKS_REPLY = re.compile(r"落实|答复|回应|采纳|怎么样|打算|进展|办理|回复|做了|出台|现在|目前|如今|已经")
 _ASKS_SUGGESTION = re.compile(r"建议|提议|提出|呼吁")
+_DIGIT = re.compile(r"\d")
 
 RANK_FEATURES = (
+    # each run enters once: dense by its (bounded) score, BM25 by its rank (its scores are
+    # unbounded and vary with the question's length); the other two measured as noise (docs)
     "dense",        # min-max normalised dense score (0 when not in the dense run)
-    "bm25",         # min-max normalised BM25 score, times the share of key words the corpus knows
-    "dense_rr",     # 1 / (1 + rank) in the dense run
     "bm25_rr",      # 1 / (1 + rank) in the BM25 run
     "both",         # in both runs
     "title_cov",    # idf share of the question's key words in the proposal's title
@@ -36,6 +39,11 @@ RANK_FEATURES = (
     "prop_dense",   # the best dense score of this proposal's paragraphs in the runs
     "prop_bm25",    # the best BM25 score of this proposal's paragraphs
     "meta",         # the proposal's header chunk
+    # what the paragraph is, whatever the question: a reply's opening or closing courtesy
+    # ranks above its measures on words alone; a measure usually states a figure and runs long
+    "courtesy",     # an opening or closing courtesy paragraph (rag.core.lexicon.is_courtesy)
+    "figure",       # states a figure (a digit)
+    "length",       # log of its length in characters
 )
 
 
@@ -67,17 +75,17 @@ def rank_features(query: str, dense: list[Hit], bm25: list[Hit], idf, known_shar
     out = list(chunks.values())
     for c in out:
         dv, dr = d.get(c.id, (0.0, None))
-        bv, br = b.get(c.id, (0.0, None))
+        br = b.get(c.id, (0.0, None))[1]
         if c.proposal_id not in titles:
             titles[c.proposal_id] = coverage(terms, c.title, idf)
         reply = c.section == "reply"
-        rows.append((dv, bv * known_share, 1 / (1 + dr) if dr is not None else 0.0,
-                     1 / (1 + br) if br is not None else 0.0, float(dr is not None and br is not None),
+        rows.append((dv, 1 / (1 + br) if br is not None else 0.0, float(dr is not None and br is not None),
                      titles[c.proposal_id], coverage(terms, c.text + (c.heading or ""), idf),
                      float(bool(dkey and reply and department_key(c.department or "") == dkey)),
                      float(bool(dkey and reply and department_key(c.department or "") != dkey)),
                      float(wants_reply and reply), float(wants_sugg and c.section == "suggestion"),
-                     prop_d[c.proposal_id], prop_b[c.proposal_id] * known_share, float(c.section == "meta")))
+                     prop_d[c.proposal_id], prop_b[c.proposal_id] * known_share, float(c.section == "meta"),
+                     float(is_courtesy(c.text)), float(bool(_DIGIT.search(c.text))), math.log1p(len(c.text))))
     return out, np.asarray(rows, dtype=np.float64).reshape(len(out), len(RANK_FEATURES))
 
 

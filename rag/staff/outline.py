@@ -27,7 +27,7 @@ from rag.core.textnorm import facts_in, norm, sentences
 from rag.core.words import tokens, whole_words
 from rag.core.types import Answer, Chunk, Citation, Filters, Hit
 from rag.answer.verify import split_sentences, verify
-from rag.core.lexicon import COURTESY, MARKER, ORDINAL
+from rag.core.lexicon import MARKER, ORDINAL, is_courtesy
 
 if TYPE_CHECKING:
     from rag.answer.assistant import Assistant
@@ -54,7 +54,7 @@ _SEP = " › "
 
 def is_boilerplate(c: Chunk) -> bool:
     """Opening (…收悉，现答复如下) and closing (感谢…关心和支持) lines of a reply."""
-    return bool(COURTESY.search(c.text)) and len(norm(c.text)) < 160
+    return is_courtesy(c.text)
 
 
 def reply_kind(c: Chunk) -> str | None:
