@@ -11,13 +11,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.core.hostile import addresses_assistant
-from rag.answer.selector import (WITHOUT_VECTORS, ASKS_NOW, ASKS_NUMBER, ASKS_REPLY, BOILERPLATE, CHANGE, Candidate, SelectorModel,
+from rag.answer.selector import (WITHOUT_VECTORS, ASKS_NOW, ASKS_NUMBER, ASKS_REPLY, CHANGE, Candidate, SelectorModel,
                                  candidates, char_overlap, features, has_quantity, is_item_heading)  # noqa: F401
 from rag.core.terms import coverage, key_terms
 from rag.core.textnorm import answer_sentences
 from rag.core.types import Answer, Chunk, Citation, Hit
 from rag.answer.verify import REFUSAL, support_text
-from rag.core.lexicon import MARKER
+from rag.core.lexicon import COURTESY, MARKER
 
 __all__ = ["ExtractiveAnswerer", "describe", "quoted", "is_item_heading", "has_quantity"]
 
@@ -107,7 +107,7 @@ class ExtractiveAnswerer:
                     score += 0.1
                 if wants_now:
                     score += 0.15 if CHANGE.search(s) else -0.1 if h.chunk.section == "content" else 0.0
-                if BOILERPLATE.search(s):
+                if COURTESY.search(s):
                     score -= 0.3
                 out.append(Scored(score, h.chunk, rank, s))
         if self.similarity is not None and len(out) > 1:

@@ -23,7 +23,7 @@ import numpy as np
 
 from rag.answer.asks import Ask, answers, asks, gives_kind, subject_share, uncovered_topic, figure_text
 from rag.core.departments import department_variants
-from rag.core.lexicon import COURTESY, ORDINAL
+from rag.core.lexicon import ORDINAL
 from rag.core.terms import coverage, key_terms
 from rag.core.textnorm import answer_sentences, nfkc, norm
 from rag.core.types import Chunk, Hit
@@ -37,7 +37,6 @@ _YEAR = re.compile(r"((?:19|20)\d\d)\s*年")
 # the question asks for a figure / a date
 ASKS_NUMBER = re.compile(r"多少|几[个条家所项天年月次名人位座处类]|比例|标准|占比|多长|多久|多大|多高|多远|几层|金额|权重|时间|什么时候|何时|哪一年|哪年")
 ASKS_WHEN = re.compile(r"什么时候|何时|哪一年|哪年|几月|日期|时间")
-BOILERPLATE = COURTESY  # courtesy sentences every reply has (rag.core.lexicon)
 # asked about what was done or how things stand now: a reply says it, a proposal only the problem
 ASKS_REPLY = re.compile(r"落实|答复|回应|采纳|怎么样|打算|进展|办理|回复|做了|建了|出台|怎么做|现在|目前|如今|之后|以后|还剩|已经"
                         r"|(?:怎么|如何)(?:防止|避免|解决|保障|确保|保证|管|监管|处理)")

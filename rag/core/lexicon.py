@@ -20,7 +20,6 @@ COURTESY = re.compile(r"收悉|感谢|谢谢|现答复如下|答复如下|关心
                       r"高度重视您|提出的关于.{0,40}的(建议|提案)")
 
 
-
 def is_courtesy(text: str) -> bool:
     """An opening (…收悉，现答复如下) or closing (感谢…关心和支持) paragraph: courtesy, and short."""
     return bool(COURTESY.search(text)) and len(norm(text)) < 160
