@@ -167,6 +167,32 @@ class TestStoreContract:
                               "narrow": [where_clause(plan)]}[way]
             assert calls == expected_calls, (plan, way)
 
+    def test_top_k_holds_in_a_narrow_cosine_band(self, store):
+        """e5 vectors (384 dimensions) crowd into a narrow band of cosines, where HNSW with
+        Chroma's default candidate list (100) drops about 4% of the true 50 nearest; the
+        configured one finds them (a server can still miss one while it indexes the new batch)."""
+        n, k, dim = 1500, 50, 384
+        rng = np.random.default_rng(5)
+        centre = rng.normal(size=dim)
+        centre /= np.linalg.norm(centre)
+        band = lambda m: centre + 0.3 * rng.normal(size=(m, dim)) / np.sqrt(dim)  # noqa: E731
+        vecs = band(n)
+        vecs = (vecs / np.linalg.norm(vecs, axis=1, keepdims=True)).astype(np.float32)
+        base = make_chunks()[0]
+        chunks = [Chunk(**{**base.__dict__, "id": f"b:{i}", "n": str(i)}) for i in range(n)]
+        store.upsert(chunks, vecs, ["h"] * n)
+        missed = 0
+        for q in band(30).astype(np.float32):
+            want = {chunks[i].id for i in np.argsort(-(vecs @ q))[:k]}
+            missed += len(want - ids(store.query(q, k)))
+        assert missed <= 0.005 * 30 * k, missed
+
+    def test_an_existing_collection_takes_the_configured_ef_search(self, store):
+        store.upsert(make_chunks()[:1], unit_vectors(1), ["h"])
+        again = ChromaStore(store.client, store.name, ef_search=321)
+        assert again.col.configuration["hnsw"]["ef_search"] == 321
+        assert again.count() == 1  # the data stays
+
     def test_hashes_pages_past_one_batch(self, store):
         n = 5_003  # hashes() reads in pages of 5,000
         base = make_chunks()[0]
@@ -179,6 +205,15 @@ class TestStoreContract:
         store, _, vecs = filled
         store.reset()
         assert store.count() == 0 and store.query(vecs[0], 3) == []
+
+
+def test_the_index_opens_its_collection_with_the_configured_ef_search(tmp_path, make_settings):
+    from rag.stores.index import Index
+
+    # the default, then the same data directory reopened with another value
+    for kw, ef in (({}, 500), ({"hnsw_ef_search": 321}, 321)):
+        idx = Index(make_settings(tmp_path / "idx", **kw))
+        assert idx.store.col.configuration["hnsw"]["ef_search"] == ef
 
 
 def test_unreachable_server_is_a_store_error(tmp_path):

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("OPENAI_BASE_URL", "PROPOSALS_OPENAI_BASE_URL"))
     chroma_host: str | None = Field(None, validation_alias=AliasChoices("CHROMA_HOST", "PROPOSALS_CHROMA_HOST"))
     chroma_port: int = Field(8000, validation_alias=AliasChoices("CHROMA_PORT", "PROPOSALS_CHROMA_PORT"))
+    hnsw_ef_search: int = Field(500, ge=1, description="HNSW candidates per vector query (Chroma's default 100 "
+                                "misses true neighbours of e5 vectors; docs/scaling.md)")
 
     @property
     def llm_enabled(self) -> bool:

@@ -51,7 +51,8 @@ class Index:
         except OSError as e:
             raise StoreError(f"cannot create the data directory {self.dir}: {e.strerror}") from None
         self.catalogue = Catalogue(self.dir / "catalogue.sqlite")
-        self.store = ChromaStore.open(self.dir, settings.collection, settings.chroma_host, settings.chroma_port)
+        self.store = ChromaStore.open(self.dir, settings.collection, settings.chroma_host, settings.chroma_port,
+                                      settings.hnsw_ef_search)
         self._bm25: BM25Index | None = None
         self._bm25_name: str | None = None
         self._embedder: CachedEmbedder | None = None
