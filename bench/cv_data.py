@@ -176,6 +176,18 @@ def cached(corpus: str, base: Path | None = None, rebuild: bool = False) -> list
     return recs
 
 
+def stamp(base: Path | None = None) -> str:
+    """A digest of every run cache under ``base``: rows built from the runs keep it, so that
+    a rebuilt cache (same version, other runs) never meets rows of the old one."""
+    import hashlib
+
+    h = hashlib.sha1()
+    for f in sorted(work_dir(base).glob("runs-*.pkl")):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", default=None, help="indexes and caches (default /tmp/proposals-cv)")

@@ -4,6 +4,7 @@ hit@5 per question type beside the default fusion's, and writes its weights.
     python -m bench.fit_ranker              # CV figures, writes rag/retrieval/ranker_weights.json
     python -m bench.fit_ranker --check      # fit and compare with the shipped file (exit 1 if different)
     python -m bench.fit_ranker --repeats 5  # also: hit@5 on 5 other fold assignments
+    python -m bench.fit_ranker --ablation --repeats 5   # also: hit@5 change per removed feature, mean over 6 assignments
 
 Candidates are the union of the cached dense and BM25 runs (depth 50, ``bench.cv_data``);
 a paragraph is relevant when it contains an evidence quote. A logistic model over
@@ -24,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.cv_data import CACHE_VERSION, Record, cached, work_dir  # noqa: E402
+from bench.cv_data import Record, cached, stamp, work_dir  # noqa: E402
 from bench.selector_data import Corpus, fused, hit_at  # noqa: E402
 from rag.answer.assistant import by_proposal_first  # noqa: E402
 from evals.metrics import evidence_in  # noqa: E402
@@ -43,7 +44,7 @@ def pools(corpus: str, base: Path | None):
     f = work_dir(base) / f"rank-rows-{corpus}.pkl"
     if f.exists():
         v, feats, out = pickle.loads(f.read_bytes())
-        if v == (ROWS_VERSION, CACHE_VERSION) and feats == RANK_FEATURES:
+        if v == (ROWS_VERSION, stamp(base)) and feats == RANK_FEATURES:
             return out
     corp = Corpus(corpus, base)
     out = []
@@ -54,20 +55,21 @@ def pools(corpus: str, base: Path | None):
         chunks, X = rank_features(r.search or r.query, dense, bm, corp.bm25.idf, r.known_share, r.department)
         y = np.array([any(evidence_in(c.text, e.quote) for e in r.evidence) for c in chunks], dtype=np.int8)
         out.append((r, chunks, X, y, fused(r, corp, 10)))
-    f.write_bytes(pickle.dumps(((ROWS_VERSION, CACHE_VERSION), RANK_FEATURES, out)))  # stale when the run cache is
+    f.write_bytes(pickle.dumps(((ROWS_VERSION, stamp(base)), RANK_FEATURES, out)))  # stale when any run cache changes
     return out
 
 
-def fit(items) -> RankerModel:
+def fit(items, feats: tuple[str, ...] = RANK_FEATURES) -> RankerModel:
     from sklearn.linear_model import LogisticRegression
 
-    X = np.vstack([x for _, _, x, _, _ in items if len(x)])
+    idx = [RANK_FEATURES.index(f) for f in feats]
+    X = np.vstack([x[:, idx] for _, _, x, _, _ in items if len(x)])
     y = np.concatenate([y for _, _, x, y, _ in items if len(x)])
     mean, scale = X.mean(0), X.std(0)
     scale[scale == 0] = 1.0
     lr = LogisticRegression(C=C, max_iter=5000)
     lr.fit((X - mean) / scale, y)
-    return RankerModel(RANK_FEATURES, mean, scale, lr.coef_[0], float(lr.intercept_[0]), {})
+    return RankerModel(tuple(feats), mean, scale, lr.coef_[0], float(lr.intercept_[0]), {})
 
 
 def ranked(model: RankerModel, chunks: list[Chunk], X: np.ndarray, k: int = 10) -> list[Hit]:
@@ -82,12 +84,13 @@ def shown(r: Record, hits: list[Hit]) -> list[Hit]:
     return by_proposal_first(hits) if r.path == "list" else hits
 
 
-def cross_validate(data: dict[str, list], folds: dict) -> dict[str, dict[tuple[str, str], list[Hit]]]:
+def cross_validate(data: dict[str, list], folds: dict,
+                   feats: tuple[str, ...] = RANK_FEATURES) -> dict[str, dict[tuple[str, str], list[Hit]]]:
     flat = [(c, it) for c, items in data.items() for it in items]
     key = lambda it: (it[0].dataset, it[0].qid)  # noqa: E731
     out: dict[str, dict] = defaultdict(dict)
     for k in sorted(set(folds.values())):
-        m = fit([it for _, it in flat if folds[key(it)] != k])
+        m = fit([it for _, it in flat if folds[key(it)] != k], feats)
         for c, it in flat:
             if folds[key(it)] == k:
                 out[c][key(it)] = ranked(m, it[1], it[2])
@@ -127,6 +130,8 @@ def main() -> None:
     ap.add_argument("--out", default=str(WEIGHTS))
     ap.add_argument("--json", default=None)
     ap.add_argument("--repeats", type=int, default=0, help="also CV on this many shuffled fold assignments")
+    ap.add_argument("--ablation", action="store_true",
+                    help="also: combined hit@5 change when each feature is removed (averaged over --repeats too)")
     args = ap.parse_args()
     base = Path(args.work) if args.work else None
     names = corpora()
@@ -153,6 +158,21 @@ def main() -> None:
             v = [hit_table(data[c], r[c])["ALL"] for r in runs]
             res[c]["repeats"] = v
             print(f"  {c:<9} {res[c]['learned_cv']['ALL']:.3f} / {np.mean(v):.3f} / {min(v):.3f}–{max(v):.3f}")
+    if args.ablation:
+        assignments = [folds] + [fold_of(base, seed) for seed in range(args.repeats)]
+
+        def combined(feats) -> float:
+            return float(np.mean([hit_table(data["combined"], cross_validate(data, f, feats)["combined"])["ALL"]
+                                  for f in assignments]))
+
+        ref = combined(RANK_FEATURES)
+        print(f"\nablation: combined hit@5 change when removed (mean over {len(assignments)} fold assignment(s), "
+              f"all kept {ref:.3f})")
+        res["ablation"] = {}
+        for f in RANK_FEATURES:
+            d = combined(tuple(x for x in RANK_FEATURES if x != f)) - ref
+            res["ablation"][f] = d
+            print(f"  {f:<18}{d:+.3f}", flush=True)
     print("\ncoefficients (standardised):")
     for f, w in sorted(zip(model.features, model.coef), key=lambda x: -abs(x[1])):
         print(f"  {f:<18}{w:+.3f}")

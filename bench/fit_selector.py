@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.cv_data import CACHE_VERSION, Record, available, cached, work_dir  # noqa: E402
+from bench.cv_data import Record, available, cached, stamp, work_dir  # noqa: E402
 from bench.selector_data import Corpus, QuestionRows, fused, rows  # noqa: E402
 from rag.answer.extractive import ASKS_HOW, describe  # noqa: E402
 from rag.answer.selector import (ANSWERABLE_FEATURES, FEATURES, WEIGHTS, WITHOUT_VECTORS, Logistic, SelectorModel,
@@ -67,12 +67,23 @@ def ranking(name: str):
     return oof_rankings
 
 
+def rows_key(rank: str, base: Path | None) -> tuple:
+    """What the selector's rows are built from: the run caches, and for the learned ranking
+    the ranker's rows and features (its out-of-fold rankings are refitted from them)."""
+    if rank == "weighted":
+        return ROWS_VERSION, stamp(base)
+    from bench.fit_ranker import ROWS_VERSION as RANK_ROWS
+    from rag.retrieval.ranker import RANK_FEATURES
+
+    return ROWS_VERSION, stamp(base), RANK_ROWS, RANK_FEATURES
+
+
 def question_rows(corpus: str, base: Path, rank: str = "weighted") -> tuple[list[Record], list[QuestionRows]]:
     recs = cached(corpus, base)
     f = work_dir(base) / f"rows-{rank}-{corpus}.pkl"
     if f.exists():
         v, feats, qr = pickle.loads(f.read_bytes())
-        if v == (ROWS_VERSION, CACHE_VERSION) and feats == FEATURES:
+        if v == rows_key(rank, base) and feats == FEATURES:
             return recs, qr
     corp = Corpus(corpus, base)
     alt = ranking(rank)
@@ -83,7 +94,7 @@ def question_rows(corpus: str, base: Path, rank: str = "weighted") -> tuple[list
             continue
         hits = alt.get((r.dataset, r.qid)) or fused(r, corp)
         out.append(rows(r, corp, hits))
-    f.write_bytes(pickle.dumps(((ROWS_VERSION, CACHE_VERSION), FEATURES, out)))  # stale when the run cache is
+    f.write_bytes(pickle.dumps((rows_key(rank, base), FEATURES, out)))
     return recs, out
 
 

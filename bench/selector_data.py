@@ -51,8 +51,6 @@ def fused(rec: Record, corpus: Corpus, k: int = 10) -> list[Hit]:
     return [Hit(c, s, "hybrid") for c, s in weighted([dense, bm], w)][:k]
 
 
-
-
 def hit_at(hits: list[Hit], rec: Record, k: int = 5) -> float | None:
     if not rec.evidence or rec.type == "unanswerable":
         return None
@@ -86,6 +84,6 @@ class QuestionRows:
 def rows(rec: Record, corpus: Corpus, hits: list[Hit]) -> QuestionRows:
     cands = candidates(hits, SELECT_DEPTH)
     sims = corpus.sims(rec.qvec, [c.text for c in cands]) if cands else None
-    X = features(rec.query, hits, cands, sims, corpus.bm25.idf, corpus.bm25.knows, followup=bool(rec.search))
+    X = features(rec.query, cands, sims, corpus.bm25.idf, corpus.bm25.knows, followup=bool(rec.search))
     y = np.array([rec.type != "unanswerable" and is_positive(c.text, rec) for c in cands], dtype=np.int8)
     return QuestionRows(rec, hits, cands, X, y)
