@@ -53,7 +53,7 @@ def test_features_one_row_per_candidate_sentence_and_meta_chunks_are_not_candida
                  "市政务服务数据管理局")]
     cands = candidates(hits, 6)
     assert [c.text for c in cands] == ["我局优化共享申请审批流程。", "平均审批时长由15.6个工作日压缩至3.2个工作日。"]
-    X = features("政务服务数据管理局说审批现在要多久？", hits, cands, np.array([0.8, 0.9]), lambda t: 2.0,
+    X = features("政务服务数据管理局说审批现在要多久？", cands, np.array([0.8, 0.9]), lambda t: 2.0,
                  lambda t: True)
     assert X.shape == (2, len(FEATURES))
     f = dict(zip(FEATURES, X[1]))

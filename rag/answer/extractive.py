@@ -130,7 +130,7 @@ class ExtractiveAnswerer:
             return []
         raw = self.similarity(question, [c.text for c in cands]) if self.similarity is not None else None
         sims = np.asarray(raw, dtype=np.float64) if raw is not None else None
-        X = features(question, hits, cands, sims, self.idf, self.known, followup=followup)
+        X = features(question, cands, sims, self.idf, self.known, followup=followup)
         missing = frozenset() if sims is not None else WITHOUT_VECTORS
         return self.selector.select(question, cands, X, self.limit(question), missing)
 

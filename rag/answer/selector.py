@@ -5,7 +5,7 @@ The candidates are the sentences of the top paragraphs. Each feature is general 
 list keyed to one question): e5 similarity, idf coverage of the question's key words,
 whether the sentence states the kind of figure asked and names its focus and subject
 (``rag.answer.asks``), section and department agreement, year agreement, the paragraph's
-rank and fused score. The weights are fitted by ``python -m bench.fit_selector`` with
+rank. The weights are fitted by ``python -m bench.fit_selector`` with
 cross-validation grouped by proposal and shipped in ``selector_weights.json``; applying
 them needs numpy only.
 """
@@ -72,7 +72,6 @@ FEATURES = (
     "year_unstated",  # a year is asked and no candidate or heading states it (question level)
     "followup",       # the question leans on the conversation (its topic joined the search)
     "rank",           # paragraph rank (0 = first)
-    "fused",          # the paragraph's fused score relative to the first
     "length",         # log of the sentence length
 )
 
@@ -126,7 +125,7 @@ def _support(c: Chunk) -> str:
                                  c.heading or "", f"{c.year}年") if x)
 
 
-def features(question: str, hits: list[Hit], cands: list[Candidate], sims: np.ndarray | None,
+def features(question: str, cands: list[Candidate], sims: np.ndarray | None,
              idf: Callable[[str], float], known: Callable[[str], bool], followup: bool = False) -> np.ndarray:
     """One row of ``FEATURES`` per candidate."""
     terms = key_terms(question)
@@ -140,7 +139,6 @@ def features(question: str, hits: list[Hit], cands: list[Candidate], sims: np.nd
     unknown = sum(idf(t) for t in terms if not known(t)) / total if total else 0.0
     q_years = set(_YEAR.findall(nfkc(question)))
     named = {c.chunk.department for c in cands if c.chunk.department and _names(question, c.chunk.department)}
-    top = hits[0].score if hits and hits[0].score else 1.0
     # the question's one noun the corpus never uses (rag.answer.asks.uncovered_topic), if any
     topic = uncovered_topic(question, "", known)
     topic_chars = set(norm(topic)) if topic else set()
@@ -178,7 +176,6 @@ def features(question: str, hits: list[Hit], cands: list[Candidate], sims: np.nd
             unknown,
             float(followup),
             float(c.rank),
-            (hits[c.rank].score / top) if top else 0.0,
             math.log(1 + len(s)),
         ))
     X = np.asarray(rows, dtype=np.float64).reshape(len(cands), len(FEATURES) - len(_QUESTION_LEVEL))
