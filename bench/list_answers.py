@@ -5,9 +5,9 @@ inputs, both scored on the same grouped folds.
 
 A list question's answer facts are proposal ids; the answer lists up to six proposals, each
 with the sentence that makes it relevant. Per question: precision and recall of the listed
-ids, and their F1. "shipped" is ``ExtractiveAnswerer.answer_list`` (a fixed blend of key-word
-coverage, paragraph coverage, character overlap, e5 similarity and rank, no weight fitted on
-these questions); "fitted" is a logistic regression on the same named inputs, one row per
+ids, and their F1. "shipped" is ``ExtractiveAnswerer.answer_list`` (a fixed blend of the named
+inputs ``LIST_INPUTS``, no weight fitted on these questions); "fitted" is a logistic regression
+on the same inputs (``ExtractiveAnswerer.list_inputs``), one row per
 candidate sentence, labelled by whether its proposal is in the answer; a proposal scores its
 best sentence's probability, and the probability floor and the share of the best that a
 proposal needs are chosen for F1 inside each fold's training part. Paragraph rankings are the
@@ -17,7 +17,7 @@ gap of the first's, the gap chosen for F1 the same way.
 """
 from __future__ import annotations
 
-import math
+import copy
 import re
 import sys
 from pathlib import Path
@@ -32,17 +32,10 @@ from bench.fit_ranker import oof_rankings  # noqa: E402
 from bench.fit_selector import FOLDS, corpora, fold_of  # noqa: E402
 from bench.selector_data import Corpus  # noqa: E402
 from rag.answer.assistant import by_proposal_first  # noqa: E402
-from rag.answer.extractive import ExtractiveAnswerer, support_text  # noqa: E402
-from rag.answer.selector import ASKS_NUMBER, char_overlap  # noqa: E402
-from rag.core.hostile import addresses_assistant  # noqa: E402
-from rag.core.lexicon import COURTESY  # noqa: E402
-from rag.core.terms import coverage, key_terms  # noqa: E402
-from rag.core.textnorm import answer_sentences  # noqa: E402
+from rag.answer.extractive import ExtractiveAnswerer  # noqa: E402
 
 PROPOSAL_ID = re.compile(r"^\d{8}$")
 LIST_DEPTH = 30  # what the assistant retrieves for a list question
-# the shipped scorer's inputs, by name
-INPUTS = ("cov", "ctx", "chars", "cos_rel", "no_figure", "courtesy", "rank")
 FLOORS = tuple(round(0.1 * i, 1) for i in range(1, 10))
 SHARES = (0.5, 0.6, 0.7, 0.8, 0.9)
 GAPS = tuple(0.25 * i for i in range(21))
@@ -53,20 +46,15 @@ def by_gap(best: list[tuple[float, str]], gap: float, cap: int = 6) -> list[str]
     return [pid for s, pid in best if s >= best[0][0] - gap][:cap] if best else []
 
 
-def candidate_rows(query: str, qvec, hits, corp: Corpus) -> dict[str, list[list[float]]]:
-    """proposal id → one row of ``INPUTS`` per candidate sentence of its paragraphs."""
-    terms, idf = key_terms(query), corp.bm25.idf
-    wants_number = bool(ASKS_NUMBER.search(query))
-    cand = [(rank, s, coverage(terms, support_text(h.chunk), idf), h.chunk.proposal_id)
-            for rank, h in enumerate(hits) if h.chunk.section != "meta"
-            for s in answer_sentences(h.chunk.text) if not addresses_assistant(s)]
-    sims = corp.sims(qvec, [c[1] for c in cand])
-    lo, hi = (float(sims.min()), float(sims.max())) if len(sims) else (0.0, 0.0)
+def candidate_rows(answerer: ExtractiveAnswerer, query: str, hits) -> dict[str, list[list[float]]]:
+    """proposal id → one row of the shipped scorer's inputs (``LIST_INPUTS``) per candidate
+    sentence of its paragraphs, over the whole list window."""
+    wide = copy.copy(answerer)
+    wide.candidates = len(hits)
+    cands, X = wide.list_inputs(query, hits)
     out: dict[str, list[list[float]]] = {}
-    for (rank, s, ctx, pid), v in zip(cand, sims):
-        out.setdefault(pid, []).append([
-            coverage(terms, s, idf), ctx, char_overlap(query, s), (float(v) - lo) / (hi - lo) if hi > lo else 0.0,
-            float(wants_number and not re.search(r"\d", s)), float(bool(COURTESY.search(s))), math.log1p(rank)])
+    for c, x in zip(cands, X):
+        out.setdefault(c.chunk.proposal_id, []).append(list(x))
     return out
 
 
@@ -114,7 +102,7 @@ def main() -> None:
                 best.setdefault(h.chunk.proposal_id, h.score)
             items.append({"corpus": c, "rec": r, "ids": [f for f in r.facts if PROPOSAL_ID.match(f)],
                           "best": sorted(((v, k) for k, v in best.items()), reverse=True),
-                          "shipped": now, "rows": candidate_rows(r.query, r.qvec, hits, corp),
+                          "shipped": now, "rows": candidate_rows(shipped, r.query, hits),
                           "fold": folds[(r.dataset, r.qid)]})
     fitted: dict[int, list[str]] = {}
     gapped: dict[int, list[str]] = {}

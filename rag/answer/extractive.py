@@ -22,6 +22,12 @@ from rag.core.lexicon import COURTESY, MARKER
 __all__ = ["ExtractiveAnswerer", "describe", "quoted", "is_item_heading", "has_quantity"]
 
 _DIGIT = re.compile(r"\d")
+# the topical-list scorer: a fixed blend of named inputs (its weights were never fitted; a
+# model fitted on the same inputs does no better on CV: `python -m bench.list_answers`)
+LIST_INPUTS = ("cov", "ctx", "chars", "dense", "no_figure", "reply_wanted", "now_change", "now_content", "courtesy",
+               "rank")
+LIST_BLEND = {"cov": 0.5, "ctx": 0.3, "chars": 0.2, "no_figure": -0.15, "reply_wanted": 0.1, "now_change": 0.15,
+              "now_content": -0.1, "courtesy": -0.3, "rank": -0.03}  # "dense": the answerer's dense_weight
 ASKS_HOW = re.compile(r"怎么(答复|回应|回复|做|办|落实)|如何(答复|回应|落实)|采取了哪些|有哪些(措施|举措)")
 
 
@@ -86,12 +92,14 @@ class ExtractiveAnswerer:
         self.candidates = candidates
 
     # ---- sentence selection -------------------------------------------------------------
-    def score_sentences(self, question: str, hits: list[Hit]) -> list[Scored]:
+    def list_inputs(self, question: str, hits: list[Hit]) -> tuple[list[Scored], np.ndarray]:
+        """The candidate sentences of the first ``candidates`` hits and one row of
+        ``LIST_INPUTS`` each (``bench.list_answers`` scores models on the same rows)."""
         terms = key_terms(question)
         wants_number = bool(ASKS_NUMBER.search(question))
         wants_reply = bool(ASKS_REPLY.search(question))
         wants_now = bool(ASKS_NOW.search(question))
-        out = []
+        out, rows = [], []
         for rank, h in enumerate(hits[: self.candidates]):
             if h.chunk.section == "meta":
                 continue
@@ -99,25 +107,27 @@ class ExtractiveAnswerer:
             for s in answer_sentences(h.chunk.text):
                 if addresses_assistant(s):  # orders to the assistant are data: never quoted as an answer
                     continue
-                cov = coverage(terms, s, self.idf)
-                score = 0.5 * cov + 0.3 * ctx + 0.2 * char_overlap(question, s) - 0.03 * rank
-                if wants_number and not _DIGIT.search(s):
-                    score -= 0.15
-                if wants_reply and h.chunk.section == "reply":
-                    score += 0.1
-                if wants_now:
-                    score += 0.15 if CHANGE.search(s) else -0.1 if h.chunk.section == "content" else 0.0
-                if COURTESY.search(s):
-                    score -= 0.3
-                out.append(Scored(score, h.chunk, rank, s))
+                change = wants_now and bool(CHANGE.search(s))
+                rows.append([coverage(terms, s, self.idf), ctx, char_overlap(question, s), 0.0,
+                             float(wants_number and not _DIGIT.search(s)), float(wants_reply and h.chunk.section == "reply"),
+                             float(change), float(wants_now and not change and h.chunk.section == "content"),
+                             float(bool(COURTESY.search(s))), float(rank)])
+                out.append(Scored(0.0, h.chunk, rank, s))
+        X = np.asarray(rows, dtype=np.float64).reshape(len(out), len(LIST_INPUTS))
         if self.similarity is not None and len(out) > 1:
             # relative to the best and worst candidate: cosines of e5 sit in a narrow band
             raw = self.similarity(question, [x.text for x in out])  # None while the embedder is down
-            sims = np.asarray(raw if raw is not None else np.zeros(len(out)), dtype=np.float32)
+            sims = np.asarray(raw if raw is not None else np.zeros(len(out)), dtype=np.float64)
             lo, hi = float(sims.min()), float(sims.max())
             if hi > lo:
-                for x, v in zip(out, sims):
-                    x.score += self.dense_weight * (float(v) - lo) / (hi - lo)
+                X[:, LIST_INPUTS.index("dense")] = (sims - lo) / (hi - lo)
+        return out, X
+
+    def score_sentences(self, question: str, hits: list[Hit]) -> list[Scored]:
+        out, X = self.list_inputs(question, hits)
+        weights = np.array([self.dense_weight if f == "dense" else LIST_BLEND[f] for f in LIST_INPUTS])
+        for x, v in zip(out, X @ weights):
+            x.score = float(v)
         out.sort(key=lambda x: -x.score)
         return out
 
