@@ -17,7 +17,6 @@ gap of the first's, the gap chosen for F1 the same way.
 """
 from __future__ import annotations
 
-import copy
 import re
 import sys
 from pathlib import Path
@@ -49,9 +48,7 @@ def by_gap(best: list[tuple[float, str]], gap: float, cap: int = 6) -> list[str]
 def candidate_rows(answerer: ExtractiveAnswerer, query: str, hits) -> dict[str, list[list[float]]]:
     """proposal id → one row of the shipped scorer's inputs (``LIST_INPUTS``) per candidate
     sentence of its paragraphs, over the whole list window."""
-    wide = copy.copy(answerer)
-    wide.candidates = len(hits)
-    cands, X = wide.list_inputs(query, hits)
+    cands, X = answerer.list_inputs(query, hits, window=len(hits))
     out: dict[str, list[list[float]]] = {}
     for c, x in zip(cands, X):
         out.setdefault(c.chunk.proposal_id, []).append(list(x))

@@ -3,7 +3,6 @@ and quotes them verbatim, each with its marker. Numbers, dates and names therefo
 out exactly as the source has them. List questions get one line per proposal."""
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,15 +91,15 @@ class ExtractiveAnswerer:
         self.candidates = candidates
 
     # ---- sentence selection -------------------------------------------------------------
-    def list_inputs(self, question: str, hits: list[Hit]) -> tuple[list[Scored], np.ndarray]:
-        """The candidate sentences of the first ``candidates`` hits and one row of
-        ``LIST_INPUTS`` each (``bench.list_answers`` scores models on the same rows)."""
+    def list_inputs(self, question: str, hits: list[Hit], window: int | None = None) -> tuple[list[Scored], np.ndarray]:
+        """The candidate sentences of the first ``window`` hits (default ``candidates``) and one
+        row of ``LIST_INPUTS`` each (``bench.list_answers`` scores models on the same rows)."""
         terms = key_terms(question)
         wants_number = bool(ASKS_NUMBER.search(question))
         wants_reply = bool(ASKS_REPLY.search(question))
         wants_now = bool(ASKS_NOW.search(question))
         out, rows = [], []
-        for rank, h in enumerate(hits[: self.candidates]):
+        for rank, h in enumerate(hits[: window or self.candidates]):
             if h.chunk.section == "meta":
                 continue
             ctx = coverage(terms, support_text(h.chunk), self.idf)
@@ -123,8 +122,8 @@ class ExtractiveAnswerer:
                 X[:, LIST_INPUTS.index("dense")] = (sims - lo) / (hi - lo)
         return out, X
 
-    def score_sentences(self, question: str, hits: list[Hit]) -> list[Scored]:
-        out, X = self.list_inputs(question, hits)
+    def score_sentences(self, question: str, hits: list[Hit], window: int | None = None) -> list[Scored]:
+        out, X = self.list_inputs(question, hits, window)
         weights = np.array([self.dense_weight if f == "dense" else LIST_BLEND[f] for f in LIST_INPUTS])
         for x, v in zip(out, X @ weights):
             x.score = float(v)
@@ -179,10 +178,7 @@ class ExtractiveAnswerer:
                 best[s.chunk.proposal_id] = s
         # score_sentences looks at the first few hits only; lists need the whole run
         if len(best) < max_items:
-            wide = copy.copy(self)  # same idf, vocabulary and similarity: only the window widens
-            wide.candidates = len(hits)
-            more = wide.score_sentences(question, hits)
-            for s in more:
+            for s in self.score_sentences(question, hits, window=len(hits)):
                 best.setdefault(s.chunk.proposal_id, s)
         ranked = sorted(best.values(), key=lambda s: -s.score)
         if not ranked or ranked[0].score < self.min_score:
