@@ -33,15 +33,13 @@ def questions() -> list[str]:
     return [q["question"] for d in available() for q in load(d)]
 
 
-def probe(chroma_dir: Path, collection: str, ef: int, queries: Path, k: int) -> dict:
-    """In this process: set ``ef_search`` before the index loads, then query."""
-    import chromadb
+def probe(data_dir: Path, collection: str, ef: int, queries: Path, k: int) -> dict:
+    """In this process: open the store as the assistant does (``ef_search`` set before the
+    index loads), then query it."""
+    from rag.stores.chroma_store import ChromaStore
 
-    client = chromadb.PersistentClient(path=str(chroma_dir), settings=chromadb.Settings(anonymized_telemetry=False))
-    col = client.get_collection(collection)
-    col.modify(configuration={"hnsw": {"ef_search": ef}})
-    col = client.get_collection(collection)
-    got = col.get(include=["embeddings"])
+    store = ChromaStore.open(data_dir, collection, ef_search=ef)
+    got = store.col.get(include=["embeddings"])
     ids = got["ids"]
     E = np.asarray(got["embeddings"], dtype=np.float64)
     E /= np.linalg.norm(E, axis=1, keepdims=True)
@@ -50,9 +48,8 @@ def probe(chroma_dir: Path, collection: str, ef: int, queries: Path, k: int) -> 
     for q in Q:
         exact = {ids[i] for i in np.argsort(-(E @ (q / np.linalg.norm(q))))[:k]}
         t = time.perf_counter()
-        res = col.query(query_embeddings=[q.astype(np.float32)], n_results=k, include=[])
+        found = {c.id for c, _ in store.query(q, k)}
         secs += time.perf_counter() - t
-        found = set(res["ids"][0])
         differ += found != exact
         recall.append(len(found & exact) / len(exact))
     return {"ef_search": ef, "queries": len(Q), "chunks": len(ids), "runs_differing": differ / len(Q),
@@ -65,7 +62,7 @@ def main() -> None:
     ap.add_argument("--collection", default="proposals")
     ap.add_argument("--ef", default="100,200,300,500")
     ap.add_argument("--k", type=int, default=50, help="the depth of the dense run (bench.cv_data's DEPTH)")
-    ap.add_argument("--probe", nargs=3, metavar=("CHROMA_DIR", "EF", "QUERIES"), help=argparse.SUPPRESS)
+    ap.add_argument("--probe", nargs=3, metavar=("DATA_DIR", "EF", "QUERIES"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.probe:
         print(json.dumps(probe(Path(args.probe[0]), args.collection, int(args.probe[1]), Path(args.probe[2]), args.k)))
@@ -82,8 +79,8 @@ def main() -> None:
         del idx
         print(f"{'ef_search':>10}{'runs differing':>16}{f'recall@{args.k}':>12}{'ms/query':>10}")
         for ef in (int(x) for x in args.ef.split(",")):
-            copy = Path(tmp) / f"chroma-{ef}"
-            shutil.copytree(data / "chroma", copy)
+            copy = Path(tmp) / f"ef-{ef}"
+            shutil.copytree(data / "chroma", copy / "chroma")
             out = subprocess.run([sys.executable, "-m", "bench.vector_recall", "--collection", args.collection,
                                   "--k", str(args.k), "--probe", str(copy), str(ef), str(Path(tmp) / "q.npy")],
                                  cwd=ROOT, capture_output=True, text=True, check=True)

@@ -19,7 +19,7 @@ logging.getLogger("chromadb").setLevel(logging.ERROR)
 PREFETCH = 4  # a filtered query first looks at the nearest PREFETCH*k chunks unfiltered
 NARROW = 50  # plans of at most this many proposals go straight to Chroma's filter (cheap when narrow)
 # HNSW's candidate list per query. e5's cosines sit in a narrow band, where Chroma's default
-# of 100 misses true neighbours of a 50-deep run: on the dev corpora's 1,230 chunks 15% of the
+# of 100 misses true neighbours of a 50-deep run: on the dev corpora's 1,230 chunks 14–15% of the
 # questions' runs differed from exact search at 100, none at 500 (`python -m bench.vector_recall`).
 # What is missed changes with each build of the graph, and with it the fitted weights.
 EF_SEARCH = 500
