@@ -202,4 +202,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # run from the importable module, so that the cache pickles bench.cv_data.Record (not
+    # __main__.Record, which only a script that imports Record into its own namespace can read)
+    from bench.cv_data import main as _main
+
+    _main()

@@ -7,10 +7,9 @@ from rag.core.proposal import Paragraph, Proposal
 from rag.core import token_budget as tokens
 from rag.core.departments import department_key
 from rag.core.textnorm import sentences
-from rag.core.types import Chunk, meta_chunk_id
+from rag.core.types import HEADING_SEP, Chunk, meta_chunk_id
 from rag.core.lexicon import SECTION_LABEL
 
-HEADING_SEP = " › "
 
 
 def _split(text: str, budget: int) -> list[tuple[int, int]]:

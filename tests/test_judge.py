@@ -52,6 +52,25 @@ def test_named_entities_must_stand_in_the_cited_paragraph():
     assert ok("将研究制定《东莞市停车设施管理办法》。[1]", PLAN)
 
 
+def test_people_named_as_authors_must_be_the_cited_proposals_proposers():
+    def cites(sentence: str, proposers: str = "郑国华、曾丽萍") -> bool:
+        c = Chunk(id="20230714:suggestion:1", proposal_id="20230714", year=2023, title="关于加强城中村出租屋消防安全的建议",
+                  section="suggestion", n="1", text="建议在城中村出租屋全面安装独立式烟感报警器。", proposers=proposers)
+        return JUDGE.judge(sentence, [Evidence.of_chunk(c)]).supported
+
+    assert cites("郑国华委员建议在城中村出租屋全面安装独立式烟感报警器。[1]")
+    assert cites("提案者为郑国华、曾丽萍，建议在城中村出租屋全面安装独立式烟感报警器。[1]")
+    assert cites("是曾丽萍委员建议在城中村出租屋全面安装独立式烟感报警器。[1]")
+    assert not cites("王志强委员建议在城中村出租屋全面安装独立式烟感报警器。[1]")
+    assert not cites("提案者为郑国华、李明，建议在城中村出租屋全面安装独立式烟感报警器。[1]")
+    v = JUDGE.judge("王志强等委员建议在城中村出租屋全面安装独立式烟感报警器。[1]",
+                    [Evidence("建议在城中村出租屋全面安装独立式烟感报警器。", "郑国华、曾丽萍")])
+    assert not v.supported and v.check == "entity" and v.item == "王志强"
+    # bodies and groups are not people: nothing to check
+    assert claims.people("市政协委员、民建委员、专家委员和金融委员会都提出了意见") == ()
+    assert claims.people("提案者：民建东莞市委员会") == ()
+
+
 def test_polarity_and_modality():
     assert not ok("已实现全市医院周边智慧停车全覆盖。[1]", PLAN)  # a plan stated as done
     assert ok("计划今年年底前实现全市医院周边智慧停车全覆盖。[1]", PLAN)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rag.core.terms import QUESTION_WORDS, key_terms
 from rag.core.textnorm import nfkc, norm
 from rag.core.words import is_common_noun, tokens, whole_words
-from rag.core.lexicon import ORDINAL
+from rag.core.lexicon import ORDINAL, YEAR
 
 # what is asked *of* something ("收费标准", "占比"): part of the focus, not a question word
 ATTRIBUTES = frozenset({"标准", "比例", "占比"})
@@ -48,7 +48,6 @@ _ANY_CLASSIFIER = "个条家所项座处名人位张次辆套间户场台批宗�
 
 
 _TITLE = re.compile(r"《[^《》]*》")
-_YEAR = re.compile(r"((?:19|20)\d\d)\s*年")
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ def asks(question: str) -> list[Ask]:
                 # answer states the rate ("每人每月300元") without repeating the word
                 focus = ()
             out.append(Ask(clause, _kind(m.group(2) + after[:1], before, after), focus, qualifiers, subject,
-                           tuple(_YEAR.findall(clause))))
+                           tuple(YEAR.findall(clause))))
     return out
 
 
@@ -167,8 +166,8 @@ def answers(ask: Ask, sentence: str, heading: str, known: Callable[[str], bool],
     if len(subject) >= 2 and subject_share(subject, text, idf) < min_subject:
         return False
     # a figure of 2020 does not answer a question about 2023
-    stated = set(_YEAR.findall(nfkc(_TITLE.sub("", sentence))))
-    if ask.years and stated and not (set(ask.years) & (stated | set(_YEAR.findall(nfkc(heading))))):
+    stated = set(YEAR.findall(nfkc(_TITLE.sub("", sentence))))
+    if ask.years and stated and not (set(ask.years) & (stated | set(YEAR.findall(nfkc(heading))))):
         return False
     return not _qualified_otherwise(ask, sentence)
 

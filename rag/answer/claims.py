@@ -349,6 +349,46 @@ def name_supported(name: str, evidence: str, suffix_len: int | None = None) -> b
     return name[-k:] in evidence
 
 
+# ---- people ---------------------------------------------------------------------------------
+# a person named as a proposal's author: "郑国华委员提出", "郑国华等3名委员", "提案者为郑国华、曾丽萍"
+_MEMBER = re.compile(r"([\u4e00-\u9fff]{2,3})(?:等(?:\d+|[一二三四五六七八九十]+)?[名位]?)?委员(?!会)")
+_PROPOSER = re.compile(r"提案者(?:是|为|有)?[：:]?\s*([\u4e00-\u9fff]{2,4}(?:[、和与及][\u4e00-\u9fff]{2,4})*)")
+# a name starts with a surname: the hundred commonest, which keeps "专家委员", "主任委员" out
+SURNAMES = frozenset("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任"
+                     "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔"
+                     "向汤温欧麦区关植冼翟游")
+
+
+def _person(capture: str) -> str | None:
+    """The name in a capture of 2–3 characters before 委员 (or one part of a proposers list):
+    a three-character capture may have taken the character before the name ("是王伟"); a longer
+    one is not read (an organisation, or a name run into the next word)."""
+    capture = capture.removesuffix("等")
+    if not 2 <= len(capture) <= 3:
+        return None
+    if capture[0] in SURNAMES:
+        return capture
+    if len(capture) == 3 and capture[1] in SURNAMES:
+        return capture[1:]
+    return None
+
+
+@lru_cache(maxsize=8192)
+def people(text: str) -> tuple[str, ...]:
+    """People a sentence names as a proposal's authors (not 政协委员, 民建委员 or 专家委员)."""
+    t = norm(text)
+    found = [m.group(1) for m in _MEMBER.finditer(t)]
+    for m in _PROPOSER.finditer(t):
+        found += re.split(r"[、和与及]", m.group(1))
+    return tuple(dict.fromkeys(n for n in map(_person, found) if n))
+
+
+def person_supported(name: str, evidence: str) -> bool:
+    """The name stands in the evidence (a cited chunk's proposers are in its identity), or,
+    for a three-character capture, its last two characters do."""
+    return name in evidence or (len(name) == 3 and name[1:] in evidence)
+
+
 # ---- clauses and their modality -------------------------------------------------------------
 _CLAUSE_SPLIT = re.compile(r"[，,；;。！？!?：:\n]+")
 

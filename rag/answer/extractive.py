@@ -6,17 +6,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
 from rag.core.hostile import addresses_assistant
-from rag.answer.selector import (WITHOUT_VECTORS, ASKS_NOW, ASKS_NUMBER, ASKS_REPLY, CHANGE, Candidate, SelectorModel,
-                                 candidates, char_overlap, features, has_quantity, is_item_heading)  # noqa: F401
+from rag.answer.selector import (WITHOUT_VECTORS, Candidate, SelectorModel, candidates, char_overlap, features,
+                                 has_quantity, is_item_heading)  # noqa: F401
 from rag.core.terms import coverage, key_terms
 from rag.core.textnorm import answer_sentences
 from rag.core.types import Answer, Chunk, Citation, Hit
 from rag.answer.verify import REFUSAL, support_text
-from rag.core.lexicon import COURTESY, MARKER
+from rag.core.lexicon import ASKS_NOW, ASKS_NUMBER, ASKS_REPLY, CHANGE, COURTESY, MARKER
 
 __all__ = ["ExtractiveAnswerer", "describe", "quoted", "is_item_heading", "has_quantity"]
 
@@ -54,21 +55,16 @@ def describe(c: Chunk) -> str:
     return f"提案{c.proposal_id}（{c.proposers}）"
 
 
-_default_selector: SelectorModel | None = None
-
-
+@cache
 def default_selector() -> SelectorModel:
     """The shipped selector (``selector_weights.json``), read once."""
-    global _default_selector
-    if _default_selector is None:
-        got = SelectorModel.load()
-        if got is None:
-            from rag.core.errors import ConfigError
+    got = SelectorModel.load()
+    if got is None:
+        from rag.core.errors import ConfigError
 
-            raise ConfigError("the answer selector's weights are missing (rag/answer/selector_weights.json)",
-                              hint="reinstall the package, or run `python -m bench.fit_selector`")
-        _default_selector = got
-    return _default_selector
+        raise ConfigError("the answer selector's weights are missing (rag/answer/selector_weights.json)",
+                          hint="reinstall the package, or run `python -m bench.fit_selector`")
+    return got
 
 
 class ExtractiveAnswerer:

@@ -10,7 +10,8 @@ proposers, department, heading, year):
 2. **dates** — every year, month, day and part of a year (年底, 上半年) is, relative ones
    resolved against the proposal's year;
 3. **names** — departments (aliases folded), 镇街, named bodies (hospitals, schools, parks,
-   reservoirs…), projects in “”, policies in 《》 stand in a cited paragraph;
+   reservoirs…), projects in “”, policies in 《》 stand in a cited paragraph, and the people
+   named as authors ("郑国华委员", "提案者为…") are a cited proposal's proposers or named in it;
 4. **each clause** has its words in one cited paragraph (a merged sentence takes each clause
    from the paragraph that says it), and the paragraph clause it rests on
    - says it is done when the clause says 已/建成/实现 (a plan, an aim or 尚未 is not done),
@@ -122,6 +123,10 @@ class Judge:
             return v
         for t in C.towns(body) - ctx.towns:
             return Verdict(False, f"place {t} is not in the cited paragraphs", "entity", item=t)
+        for person in C.people(body):
+            if not C.person_supported(person, ctx.flat):
+                return Verdict(False, f"{person} is not a proposer of, nor named in, the cited paragraphs", "entity",
+                               item=person)
         for name in C.named_bodies(body):
             # a swap shows as another body of the same kind in the paragraph (石龙医院 for 石碣医院)
             word = C.body_word(name)

@@ -23,7 +23,8 @@ import numpy as np
 
 from rag.answer.asks import Ask, answers, asks, gives_kind, subject_share, uncovered_topic, figure_text
 from rag.core.departments import department_variants
-from rag.core.lexicon import ORDINAL
+from rag.core.lexicon import (ASKS_NOW, ASKS_NUMBER, ASKS_REPLY, ASKS_SUGGESTION, ASKS_WHEN, CHANGE, ORDINAL,
+                              YEAR)
 from rag.core.terms import coverage, key_terms
 from rag.core.textnorm import answer_sentences, nfkc, norm
 from rag.core.types import Chunk, Hit
@@ -33,16 +34,6 @@ WEIGHTS = Path(__file__).with_name("selector_weights.json")
 
 _DIGIT = re.compile(r"\d")
 _DATE = re.compile(r"\d+\s*[—–-]\s*\d+\s*[年月]|\d+\s*[年月日]")
-_YEAR = re.compile(r"((?:19|20)\d\d)\s*年")
-# the question asks for a figure / a date
-ASKS_NUMBER = re.compile(r"多少|几[个条家所项天年月次名人位座处类]|比例|标准|占比|多长|多久|多大|多高|多远|几层|金额|权重|时间|什么时候|何时|哪一年|哪年")
-ASKS_WHEN = re.compile(r"什么时候|何时|哪一年|哪年|几月|日期|时间")
-# asked about what was done or how things stand now: a reply says it, a proposal only the problem
-ASKS_REPLY = re.compile(r"落实|答复|回应|采纳|怎么样|打算|进展|办理|回复|做了|建了|出台|怎么做|现在|目前|如今|之后|以后|还剩|已经"
-                        r"|(?:怎么|如何)(?:防止|避免|解决|保障|确保|保证|管|监管|处理)")
-ASKS_NOW = re.compile(r"现在|目前|如今|之后|以后|还剩|还有多")
-CHANGE = re.compile(r"(?:缩短|压缩|降低|降|下降|减少|减|提高|提升|增加|增|扩大|扩充|上升|调整|放宽)[至到为]")
-ASKS_SUGGESTION = re.compile(r"建议|提议|提出|呼吁")
 _FUNCTION_CHARS = set("的了吗呢吧啊是在有和与及或哪些什么怎么多少几个这那里说要得能会就都也还")
 
 FEATURES = (
@@ -137,7 +128,7 @@ def features(question: str, cands: list[Candidate], sims: np.ndarray | None,
     wants_suggestion = bool(ASKS_SUGGESTION.search(question))
     total = sum(idf(t) for t in terms)
     unknown = sum(idf(t) for t in terms if not known(t)) / total if total else 0.0
-    q_years = set(_YEAR.findall(nfkc(question)))
+    q_years = set(YEAR.findall(nfkc(question)))
     named = {c.chunk.department for c in cands if c.chunk.department and _names(question, c.chunk.department)}
     # the question's one noun the corpus never uses (rag.answer.asks.uncovered_topic), if any
     topic = uncovered_topic(question, "", known)
@@ -155,7 +146,7 @@ def features(question: str, cands: list[Candidate], sims: np.ndarray | None,
         kinds = [a for a in wanted if a.kind]
         focus = [f for a in wanted for f in a.focus if known(f)]
         subj = [subject_share(tuple(t for t in a.subject if known(t)), s + head, idf) for a in wanted if a.subject]
-        stated = set(_YEAR.findall(nfkc(re.sub(r"《[^《》]*》", "", s)))) | set(_YEAR.findall(nfkc(head)))
+        stated = set(YEAR.findall(nfkc(re.sub(r"《[^《》]*》", "", s)))) | set(YEAR.findall(nfkc(head)))
         reply = ch.section == "reply"
         rows.append((
             cos, best_cos - cos,
@@ -183,7 +174,7 @@ def features(question: str, cands: list[Candidate], sims: np.ndarray | None,
     # probability drops when none of them answers (what the refusal threshold needs)
     col = {f: i for i, f in enumerate(f for f in FEATURES if f not in _QUESTION_LEVEL)}
     if len(cands):
-        stated_any = any(q_years & set(_YEAR.findall(nfkc(c.text + (c.chunk.heading or "")))) for c in cands)
+        stated_any = any(q_years & set(YEAR.findall(nfkc(c.text + (c.chunk.heading or "")))) for c in cands)
         q = [X[:, col["answers"]].max(), X[:, col["cov"]].max(), X[:, col["focus_ok"]].max(),
              float(bool(q_years) and not stated_any)]
     else:

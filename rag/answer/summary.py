@@ -15,8 +15,8 @@ each of its parts, each with its own marker, within a length budget:
   in the cited chunk's heading path;
 - when there are more parts than points, those most about the question's topic are kept.
 
-A cross question ("…建议…，市教育局是怎么落实的？") gets the suggestion it names, then the
-reply's points.
+A cross question ("…建议…，市教育局是怎么落实的？") names one suggestion and asks for what was
+done about it: it stays a fact question (``rag.answer.analyze``), answered by the selector.
 """
 from __future__ import annotations
 
@@ -26,14 +26,13 @@ from dataclasses import dataclass
 
 from rag.answer.answerer import Request
 from rag.answer.extractive import quoted
-from rag.core.lexicon import COURTESY as _BOILERPLATE
+from rag.core.lexicon import COURTESY, opens_with_courtesy
 from rag.core.departments import department_key, department_variants
 from rag.core.terms import coverage, key_terms, topic_text
 from rag.core.textnorm import answer_sentences
-from rag.core.types import Answer, Chunk, Citation, Hit
+from rag.core.types import HEADING_SEP, Answer, Chunk, Citation, Hit
 from rag.answer.verify import REFUSAL
 
-HEADING_SEP = " › "
 # "提了哪些建议", "建议有哪些": the 建议 block is asked for, unless the question is about a reply
 _OF_SUGGESTIONS = re.compile(r"(提|提出|给出)了?(哪些|什么|几条)(建议|意见)|建议(有|是)(哪些|什么)|(哪些|几条)建议")
 # a sentence that reports something concrete: a figure, a named document, a “quoted” name
@@ -95,7 +94,7 @@ def _own_heading(c: Chunk) -> tuple[str, ...]:
 def _is_courtesy(c: Chunk) -> bool:
     """The opening ("…的建议收悉。…现答复如下") and closing ("感谢…") paragraphs of a reply."""
     ss = answer_sentences(c.text)
-    return not ss or bool(_BOILERPLATE.search(ss[0]))
+    return not ss or opens_with_courtesy(ss[0])
 
 
 def _is_item_heading(s: str) -> bool:
@@ -118,7 +117,7 @@ def part_quotes(group: list[Chunk], terms: list[str], idf: Callable[[str], float
     concrete first, earlier ones before later ones."""
     label, out, place = "", [], 0
     for j, c in enumerate(group):
-        ss = [x for x in answer_sentences(c.text) if not _BOILERPLATE.search(x)]
+        ss = [x for x in answer_sentences(c.text) if not COURTESY.search(x)]
         if j == 0 and len(ss) > 1 and _is_item_heading(ss[0]):
             label, ss = ss[0], ss[1:]
         for x in ss:

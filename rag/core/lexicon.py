@@ -25,5 +25,26 @@ def is_courtesy(text: str) -> bool:
     return bool(COURTESY.search(text)) and len(norm(text)) < 160
 
 
+def opens_with_courtesy(first_sentence: str) -> bool:
+    """A reply paragraph that opens with courtesy ("…的建议收悉。", "感谢…"): a summary skips
+    it whatever its length (``is_courtesy`` keeps a long one, which may state a measure)."""
+    return bool(COURTESY.search(first_sentence))
+
+
+# a year stated or asked: "2023年"
+YEAR = re.compile(r"((?:19|20)\d\d)\s*年")
+
+# what a question asks for
+ASKS_NUMBER = re.compile(r"多少|几[个条家所项天年月次名人位座处类]|比例|标准|占比|多长|多久|多大|多高|多远|几层|金额|权重|时间|什么时候|何时|哪一年|哪年")
+ASKS_WHEN = re.compile(r"什么时候|何时|哪一年|哪年|几月|日期|时间")
+# what was done or how things stand now: a reply says it, a proposal only the problem
+ASKS_REPLY = re.compile(r"落实|答复|回应|采纳|怎么样|打算|进展|办理|回复|做了|建了|出台|怎么做|现在|目前|如今|之后|以后|还剩|已经"
+                        r"|(?:怎么|如何)(?:防止|避免|解决|保障|确保|保证|管|监管|处理)")
+ASKS_NOW = re.compile(r"现在|目前|如今|之后|以后|还剩|还有多")
+ASKS_SUGGESTION = re.compile(r"建议|提议|提出|呼吁")
+# a sentence that reports a change to a new level ("压缩至3.2个工作日")
+CHANGE = re.compile(r"(?:缩短|压缩|降低|降|下降|减少|减|提高|提升|增加|增|扩大|扩充|上升|调整|放宽)[至到为]")
+
+
 # what each section of a proposal is called where users read it
 SECTION_LABEL = {"content": "提案内容", "suggestion": "建议", "reply": "部门答复", "meta": "提案信息"}

@@ -18,6 +18,9 @@ def meta_chunk_id(proposal_id: str) -> str:
     return f"{proposal_id}:meta:0"
 
 
+HEADING_SEP = " › "  # joins a chunk's heading path: "市教育局 › 一、… › （一）…"
+
+
 def proposal_of(chunk_id: str) -> str:
     """The proposal id a chunk id starts with."""
     return chunk_id.split(":", 1)[0]
@@ -40,7 +43,7 @@ class Chunk:
     text: str
     proposers: str = ""  # joined with 、
     department: str | None = None
-    heading: str | None = None  # heading path joined with " › "
+    heading: str | None = None  # heading path joined with HEADING_SEP
     handling_units: str = ""  # joined with ,
     source: str = ""
     start: int = -1

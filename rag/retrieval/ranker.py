@@ -10,18 +10,18 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 
 from rag.core.departments import department_key
-from rag.core.lexicon import is_courtesy
+from rag.core.lexicon import ASKS_SUGGESTION, is_courtesy
 from rag.core.terms import coverage, key_terms
 from rag.core.types import Chunk, Hit
 
 WEIGHTS = Path(__file__).with_name("ranker_weights.json")
 _ASKS_REPLY = re.compile(r"落实|答复|回应|采纳|怎么样|打算|进展|办理|回复|做了|出台|现在|目前|如今|已经")
-_ASKS_SUGGESTION = re.compile(r"建议|提议|提出|呼吁")
 _DIGIT = re.compile(r"\d")
 
 RANK_FEATURES = (
@@ -68,7 +68,7 @@ def rank_features(query: str, dense: list[Hit], bm25: list[Hit], idf, known_shar
         prop_b[c.proposal_id] = max(prop_b.get(c.proposal_id, 0.0), b.get(cid, (0.0, 0))[0])
     terms = key_terms(query)
     wants_reply = bool(_ASKS_REPLY.search(query))
-    wants_sugg = bool(_ASKS_SUGGESTION.search(query))
+    wants_sugg = bool(ASKS_SUGGESTION.search(query))
     dkey = department_key(department) if department else ""
     titles: dict[str, float] = {}
     rows = []
@@ -129,18 +129,13 @@ def learned(query: str, dense: list[Hit], bm25: list[Hit], model: RankerModel, i
     return [(chunks[i], float(s[i])) for i in order]
 
 
-_default: RankerModel | None = None
-
-
+@cache
 def default_ranker() -> RankerModel:
     """The shipped ranker (``ranker_weights.json``), read once."""
-    global _default
-    if _default is None:
-        got = RankerModel.load()
-        if got is None:
-            from rag.core.errors import ConfigError
+    got = RankerModel.load()
+    if got is None:
+        from rag.core.errors import ConfigError
 
-            raise ConfigError("the ranker's weights are missing (rag/retrieval/ranker_weights.json)",
-                              hint="use PROPOSALS_FUSION=weighted, or run `python -m bench.fit_ranker`")
-        _default = got
-    return _default
+        raise ConfigError("the ranker's weights are missing (rag/retrieval/ranker_weights.json)",
+                          hint="use PROPOSALS_FUSION=weighted, or run `python -m bench.fit_ranker`")
+    return got

@@ -25,7 +25,7 @@ from rag.core.errors import ErrorCode, IngestError, ProposalError, RequestError
 from rag.core.terms import coverage
 from rag.core.textnorm import facts_in, norm, sentences
 from rag.core.words import tokens, whole_words
-from rag.core.types import Answer, Chunk, Citation, Filters, Hit
+from rag.core.types import HEADING_SEP, Answer, Chunk, Citation, Filters, Hit
 from rag.answer.verify import split_sentences, verify
 from rag.core.lexicon import MARKER, ORDINAL, is_courtesy
 
@@ -49,7 +49,6 @@ _PLAN_HEAD = re.compile(r"下一步|计划|下来|今后|下阶段|打算|展望
 _MEASURE_HEAD = re.compile(r"举措|成效|情况|进展|做法|开展|落实|办理|基本")
 _FUTURE = re.compile(r"下一步|我[局委关办]将|将(进一步|继续|会同|联合|加快|推动|把|在|根据|配合|研究)|"
                      r"计划|力争|争取|拟|预计|到20\d\d年")
-_SEP = " › "
 
 
 def is_boilerplate(c: Chunk) -> bool:
@@ -64,7 +63,7 @@ def reply_kind(c: Chunk) -> str | None:
     text = c.text.strip()
     if _PLAN_TEXT.match(text):
         return "plan"
-    for part in (c.heading or "").split(_SEP)[1:]:  # outermost first; [0] is the department
+    for part in (c.heading or "").split(HEADING_SEP)[1:]:  # outermost first; [0] is the department
         if _PLAN_HEAD.search(part):
             return "plan"
         if _MEASURE_HEAD.search(part):
@@ -392,7 +391,7 @@ def _unit(v) -> np.ndarray:
 
 def _item_heading(c: Chunk) -> str:
     """The item headings of a reply paragraph, without the department (they carry plan titles)."""
-    return " ".join((c.heading or "").split(_SEP)[1:])
+    return " ".join((c.heading or "").split(HEADING_SEP)[1:])
 
 
 def _best_window(text: str, terms: list[str], idf, limit: int) -> str:
