@@ -8,6 +8,11 @@ distractors). The indexes share one embedding cache, so each text is embedded on
 question the run cache keeps what the answer step needs, computed once: the analysed query,
 which answer path it takes, the dense and BM25 runs (depth 50) with scores, the query
 vector, and the current answer's metrics. Fitting then needs no model and no re-ingest.
+
+Indexes and runs are rebuilt whenever the code, weights, word lists or data they come from
+change (``inputs_digest``), so one work directory serves one process at a time: a second
+bench command started meanwhile may rebuild an index under the first. Give parallel runs
+their own ``--work``.
 """
 from __future__ import annotations
 
@@ -38,7 +43,11 @@ OFFTOPIC = 150  # the first question of each of the first 150 paragraphs
 CORPORA = {"devset": ["devset"], "devset2": ["devset2"], "samples": ["samples"],
            "combined": ["devset", "devset2", "samples"]}
 DEPTH = 50
-CACHE_VERSION = 5
+CACHE_VERSION = 6
+# what the indexes and runs are computed from: a change to any of these makes them stale
+# (a version constant alone lets a cache outlive the code or weights that built it)
+SOURCES = ("rag", "ingest", "evals/dataset.py", "evals/metrics.py", "bench/cv_data.py", "bench/fit_ranker.py",
+           "bench/fit_selector.py", "bench/selector_data.py")
 
 
 @dataclass
@@ -84,16 +93,45 @@ def work_dir(base: Path | None = None) -> Path:
     return Path(base or "/tmp/proposals-cv")
 
 
+def inputs_digest(root: Path = ROOT, data: bool = True) -> str:
+    """A digest of the code, shipped weights and word lists under ``SOURCES`` and (``data``) of the
+    question sets and corpora: the key of every cache built here."""
+    import hashlib
+
+    h = hashlib.sha1()
+    files = []
+    for s in SOURCES:
+        p = root / s
+        files += sorted(f for f in p.rglob("*") if f.suffix in (".py", ".json", ".txt", ".yaml")) if p.is_dir() else [p]
+    if data:
+        for q, c in DATASETS.values():
+            files += [q, *sorted(c.glob("*"))] if q.exists() and c.exists() else []
+        files += [CMRC] if CMRC.exists() else []
+    for f in files:
+        if f.is_file() and "__pycache__" not in f.parts:
+            h.update(str(f.relative_to(root) if f.is_relative_to(root) else f.name).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
 def open_index(corpus: str, base: Path):
-    """The assistant over ``corpus``, ingested on first use only (the runs are cached anyway)."""
+    """The assistant over ``corpus``, ingested on first use, and again when the code or data it
+    was built from changed (``inputs_digest``)."""
+    import shutil
+
     from rag.answer.assistant import Assistant
     from rag.core.settings import Settings
 
-    s = Settings(data_dir=base / f"idx-{corpus}", embed_cache=base / "emb.sqlite")
+    idx, digest = base / f"idx-{corpus}", inputs_digest()
+    mark = base / f"idx-{corpus}.digest"
+    if idx.exists() and (not mark.exists() or mark.read_text() != digest):
+        shutil.rmtree(idx)
+    s = Settings(data_dir=idx, embed_cache=base / "emb.sqlite")
     a = Assistant(s, retriever="hybrid", answerer="extractive")
     paths = [str(DATASETS[d][1]) for d in CORPORA[corpus] if d in available()]
     if not a.catalogue.counts()["proposals"]:
         a.ingest(paths)
+    mark.write_text(digest)  # after the ingest: a half-built index is never taken as current
     print(f"  {corpus}: {a.catalogue.counts()}", flush=True)
     return a
 
@@ -163,22 +201,23 @@ def cached(corpus: str, base: Path | None = None, rebuild: bool = False) -> list
     """The run cache of ``corpus`` (its own questions, or all of them for "combined")."""
     base = work_dir(base)
     f = base / f"runs-{corpus}.pkl"
+    key = (CACHE_VERSION, inputs_digest())
     if f.exists() and not rebuild:
         v, recs = pickle.loads(f.read_bytes())
-        if v == CACHE_VERSION:
+        if v == key:
             return recs
     base.mkdir(parents=True, exist_ok=True)
     datasets = [d for d in CORPORA[corpus] if d in available()]
     if corpus == "combined" and CMRC.exists():
         datasets.append("offtopic")
     recs = build(corpus, datasets, base)
-    f.write_bytes(pickle.dumps((CACHE_VERSION, recs)))
+    f.write_bytes(pickle.dumps((key, recs)))
     return recs
 
 
 def stamp(base: Path | None = None) -> str:
-    """A digest of every run cache under ``base``: rows built from the runs keep it, so that
-    a rebuilt cache (same version, other runs) never meets rows of the old one."""
+    """A digest of every run cache under ``base`` (each keyed by ``inputs_digest``): rows built
+    from the runs keep it, so that rows never outlive the runs, code or weights they came from."""
     import hashlib
 
     h = hashlib.sha1()

@@ -392,12 +392,40 @@ def repeats(data, recs, cv_fig, base, n: int) -> dict[str, dict[str, list[float]
     return {c: dict(v) for c, v in out.items()}
 
 
+def ablate(data, recs, base, drops: list[str], n: int) -> dict[str, dict[str, float]]:
+    """The full nested CV (every corpus, as pinned) without each feature of ``drops``, averaged
+    over the pinned fold assignment and ``n`` shuffled ones: what a removal is judged on when a
+    single assignment moves a figure by a question or two either way."""
+    assignments = [fold_of(base)] + [fold_of(base, seed) for seed in range(n)]
+    cols = (("combined", "ALL", "fact_recall"), ("combined", "unanswerable", "refusal"),
+            ("combined", "ALL", "false_refusal"), ("combined", "paraphrase", "fact_recall"),
+            ("combined", "cross", "fact_recall"), ("devset2", "ALL", "fact_recall"))
+    print(f"\nremoval, mean over {len(assignments)} fold assignment(s): combined fact / refusal / false refusal / "
+          "paraphrase / cross, devset2 fact")
+    out = {}
+    for drop in ["(all kept)"] + drops:
+        feats = tuple(f for f in FEATURES if f != drop)
+        afeats = tuple(f for f in ANSWERABLE_FEATURES if f != drop)
+        vals = []
+        for folds in assignments:
+            r = cross_validate(data, folds, feats, recs, afeats)
+            fig = {c: figures(recs[c], {(q.rec.dataset, q.rec.qid): o for q, o in zip(data[c], r.outcomes[c])})
+                   for c in ("combined", "devset2") if c in data}
+            vals.append([fig[c][t][m] if c in fig else float("nan") for c, t, m in cols])
+        m = np.mean(vals, axis=0)
+        out[drop] = dict(zip(("fact", "refusal", "false_refusal", "paraphrase", "cross", "devset2_fact"), m))
+        print(f"  {drop:<18} " + "  ".join(f"{v:.3f}" for v in m), flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", default=None, help="indexes and caches (default /tmp/proposals-cv)")
     ap.add_argument("--ranking", default="learned", choices=("weighted", "learned"),
                     help="the paragraph ranking the selector is fitted on (the default fusion is learned)")
     ap.add_argument("--ablation", action="store_true")
+    ap.add_argument("--ablate", action="append", default=[], metavar="FEATURE", choices=FEATURES,
+                    help="CV without this feature on the pinned and --repeats shuffled fold assignments (repeatable)")
     ap.add_argument("--check", action="store_true", help="compare with the shipped weights instead of writing")
     ap.add_argument("--out", default=str(WEIGHTS))
     ap.add_argument("--json", default=None, help="write the figures as JSON here")
@@ -495,6 +523,7 @@ def main() -> None:
             print(f"  {f:<18}{w:+.3f}")
 
     spread = repeats(data, recs, cv_fig, base, args.repeats) if args.repeats else {}
+    removals = ablate(data, recs, base, args.ablate, args.repeats) if args.ablate else {}
 
     abl = {}
     if args.ablation:
@@ -518,7 +547,8 @@ def main() -> None:
     if args.json:
         Path(args.json).write_text(json.dumps({"cv": cv_fig, "in_sample": ins, "now": base_fig, "tradeoff": table,
                                                "ablation": abl, "threshold": thr, "ratio": ratio,
-                                               "without_vectors": nv_fig, "repeats": spread},
+                                               "without_vectors": nv_fig, "repeats": spread,
+                                               "removals": removals},
                                               ensure_ascii=False, indent=1), encoding="utf-8")
     text = json.dumps(model.to_json(), ensure_ascii=False, indent=1) + "\n"
     if args.check:

@@ -156,3 +156,26 @@ def test_the_shipped_selector_has_a_model_for_when_the_embedder_is_down():
     X[:, FEATURES.index("cos")] = 5.0  # would dominate the full model; the fallback never reads it
     assert [x.text for x in m.select("问", c, X, 2, WITHOUT_VECTORS)] == \
         [x.text for x in nv.select("问", c, X.copy(), 2)]
+
+
+def test_the_fitting_caches_are_keyed_by_the_code_and_weights_that_built_them(tmp_path):
+    """A run cache outlives neither the code nor the shipped weights it was computed with: the
+    digest moves when a module, a weights file or a word list under rag/ or ingest/ changes, and
+    not when a file the runs do not read does."""
+    from bench.cv_data import inputs_digest
+
+    (tmp_path / "rag/answer").mkdir(parents=True)
+    (tmp_path / "ingest").mkdir()
+    (tmp_path / "docs").mkdir()
+    mod, weights = tmp_path / "rag/answer/selector.py", tmp_path / "rag/answer/selector_weights.json"
+    mod.write_text("X = 1\n")
+    weights.write_text('{"threshold": 0.4}\n')
+    (tmp_path / "ingest/chunker.py").write_text("Y = 2\n")
+    first = inputs_digest(tmp_path, data=False)
+    (tmp_path / "docs/notes.md").write_text("unrelated\n")
+    assert inputs_digest(tmp_path, data=False) == first
+    weights.write_text('{"threshold": 0.5}\n')
+    second = inputs_digest(tmp_path, data=False)
+    assert second != first
+    (tmp_path / "ingest/chunker.py").write_text("Y = 3\n")
+    assert inputs_digest(tmp_path, data=False) not in (first, second)

@@ -58,7 +58,6 @@ FEATURES = (
     "uncovered",      # the question's one unknown noun is absent from the sentence
     "unknown_share",  # idf share of the question's key words the corpus never uses
     "any_answers",    # some candidate passes all checks of rag.answer.asks (question level)
-    "best_cov",       # the best candidate's key-word coverage (question level)
     "best_focus",     # the best focus coverage among the candidates (question level)
     "year_unstated",  # a year is asked and no candidate or heading states it (question level)
     "followup",       # the question leans on the conversation (its topic joined the search)
@@ -67,7 +66,7 @@ FEATURES = (
 )
 
 
-_QUESTION_LEVEL = ("any_answers", "best_cov", "best_focus", "year_unstated")
+_QUESTION_LEVEL = ("any_answers", "best_focus", "year_unstated")
 
 
 @dataclass
@@ -175,7 +174,7 @@ def features(question: str, cands: list[Candidate], sims: np.ndarray | None,
     col = {f: i for i, f in enumerate(f for f in FEATURES if f not in _QUESTION_LEVEL)}
     if len(cands):
         stated_any = any(q_years & set(YEAR.findall(nfkc(c.text + (c.chunk.heading or "")))) for c in cands)
-        q = [X[:, col["answers"]].max(), X[:, col["cov"]].max(), X[:, col["focus_ok"]].max(),
+        q = [X[:, col["answers"]].max(), X[:, col["focus_ok"]].max(),
              float(bool(q_years) and not stated_any)]
     else:
         q = [0.0] * len(_QUESTION_LEVEL)

@@ -16,12 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from rag.core.departments import department_key
-from rag.core.lexicon import ASKS_SUGGESTION, is_courtesy
+from rag.core.lexicon import ASKS_DONE, ASKS_SUGGESTION, is_courtesy
 from rag.core.terms import coverage, key_terms
 from rag.core.types import Chunk, Hit
 
 WEIGHTS = Path(__file__).with_name("ranker_weights.json")
-_ASKS_REPLY = re.compile(r"落实|答复|回应|采纳|怎么样|打算|进展|办理|回复|做了|出台|现在|目前|如今|已经")
 _DIGIT = re.compile(r"\d")
 
 RANK_FEATURES = (
@@ -30,8 +29,7 @@ RANK_FEATURES = (
     "dense",        # min-max normalised dense score (0 when not in the dense run)
     "bm25_rr",      # 1 / (1 + rank) in the BM25 run
     "both",         # in both runs
-    "title_cov",    # idf share of the question's key words in the proposal's title
-    "text_cov",     # ... in the paragraph with its heading
+    "text_cov",     # idf share of the question's key words in the paragraph with its heading
     "dept_match",   # the question names the department of this reply
     "dept_other",   # the question names a department and this is another's reply
     "reply_wanted",       # a reply where what was done is asked
@@ -67,20 +65,17 @@ def rank_features(query: str, dense: list[Hit], bm25: list[Hit], idf, known_shar
         prop_d[c.proposal_id] = max(prop_d.get(c.proposal_id, 0.0), d.get(cid, (0.0, 0))[0])
         prop_b[c.proposal_id] = max(prop_b.get(c.proposal_id, 0.0), b.get(cid, (0.0, 0))[0])
     terms = key_terms(query)
-    wants_reply = bool(_ASKS_REPLY.search(query))
+    wants_reply = bool(ASKS_DONE.search(query))
     wants_sugg = bool(ASKS_SUGGESTION.search(query))
     dkey = department_key(department) if department else ""
-    titles: dict[str, float] = {}
     rows = []
     out = list(chunks.values())
     for c in out:
         dv, dr = d.get(c.id, (0.0, None))
         br = b.get(c.id, (0.0, None))[1]
-        if c.proposal_id not in titles:
-            titles[c.proposal_id] = coverage(terms, c.title, idf)
         reply = c.section == "reply"
         rows.append((dv, 1 / (1 + br) if br is not None else 0.0, float(dr is not None and br is not None),
-                     titles[c.proposal_id], coverage(terms, c.text + (c.heading or ""), idf),
+                     coverage(terms, c.text + (c.heading or ""), idf),
                      float(bool(dkey and reply and department_key(c.department or "") == dkey)),
                      float(bool(dkey and reply and department_key(c.department or "") != dkey)),
                      float(wants_reply and reply), float(wants_sugg and c.section == "suggestion"),
