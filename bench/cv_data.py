@@ -22,6 +22,7 @@ import pickle
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +115,13 @@ def inputs_digest(root: Path = ROOT, data: bool = True) -> str:
     return h.hexdigest()
 
 
+@cache
+def current_digest() -> str:
+    """``inputs_digest`` of this checkout, computed once per process: every cache a command
+    reads is checked against the same inputs (and hashing them once is enough)."""
+    return inputs_digest()
+
+
 def open_index(corpus: str, base: Path):
     """The assistant over ``corpus``, ingested on first use, and again when the code or data it
     was built from changed (``inputs_digest``)."""
@@ -122,7 +130,7 @@ def open_index(corpus: str, base: Path):
     from rag.answer.assistant import Assistant
     from rag.core.settings import Settings
 
-    idx, digest = base / f"idx-{corpus}", inputs_digest()
+    idx, digest = base / f"idx-{corpus}", current_digest()
     mark = base / f"idx-{corpus}.digest"
     if idx.exists() and (not mark.exists() or mark.read_text() != digest):
         shutil.rmtree(idx)
@@ -201,7 +209,7 @@ def cached(corpus: str, base: Path | None = None, rebuild: bool = False) -> list
     """The run cache of ``corpus`` (its own questions, or all of them for "combined")."""
     base = work_dir(base)
     f = base / f"runs-{corpus}.pkl"
-    key = (CACHE_VERSION, inputs_digest())
+    key = (CACHE_VERSION, current_digest())
     if f.exists() and not rebuild:
         v, recs = pickle.loads(f.read_bytes())
         if v == key:
