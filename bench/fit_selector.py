@@ -305,6 +305,11 @@ def figures(recs: list[Record], outs: dict[tuple[str, str], Outcome]) -> dict[st
     return {t: {k: float(np.mean(v)) for k, v in d.items()} for t, d in acc.items()}
 
 
+def cv_figures(recs: dict[str, list[Record]], data: dict[str, list], run: CVResult, corpus: str) -> dict:
+    """``figures`` of one corpus from the outcomes of a cross-validation run."""
+    return figures(recs[corpus], {(q.rec.dataset, q.rec.qid): o for q, o in zip(data[corpus], run.outcomes[corpus])})
+
+
 def baseline_figures(recs: list[Record]) -> dict[str, dict[str, float]]:
     return figures(recs, {})
 
@@ -376,7 +381,7 @@ def repeats(data, recs, cv_fig, base, n: int) -> dict[str, dict[str, list[float]
     for seed in range(n):
         r = cross_validate(data, fold_of(base, seed), FEATURES, recs)
         for c in data:
-            fig = figures(recs[c], {(q.rec.dataset, q.rec.qid): o for q, o in zip(data[c], r.outcomes[c])})
+            fig = cv_figures(recs, data, r, c)
             for t, m in HEADLINE:
                 if m in fig.get(t, {}):
                     out[c][f"{t}.{m}"].append(fig[t][m])
@@ -409,8 +414,7 @@ def ablate(data, recs, base, drops: list[str], n: int) -> dict[str, dict[str, fl
         vals = []
         for folds in assignments:
             r = cross_validate(data, folds, feats, recs, afeats)
-            fig = {c: figures(recs[c], {(q.rec.dataset, q.rec.qid): o for q, o in zip(data[c], r.outcomes[c])})
-                   for c in ("combined", "devset2") if c in data}
+            fig = {c: cv_figures(recs, data, r, c) for c in ("combined", "devset2") if c in data}
             vals.append([fig[c][t][m] if c in fig else float("nan") for c, t, m in cols])
         m = np.mean(vals, axis=0)
         out[drop] = dict(zip(("fact", "refusal", "false_refusal", "paraphrase", "cross", "devset2_fact"), m))
@@ -443,8 +447,7 @@ def main() -> None:
           f"candidates: {sum(len(q.y) for q in data['combined'])}")
 
     cv = cross_validate(data, folds, FEATURES, recs)
-    cv_fig = {c: figures(recs[c], {(q.rec.dataset, q.rec.qid): o for q, o in zip(data[c], cv.outcomes[c])})
-              for c in names}
+    cv_fig = {c: cv_figures(recs, data, cv, c) for c in names}
     base_fig = {c: baseline_figures(recs[c]) for c in names}
 
     # the shipped model: all questions; the refusal model on the outer out-of-fold
@@ -468,8 +471,7 @@ def main() -> None:
     nv_feats = tuple(f for f in FEATURES if f not in WITHOUT_VECTORS)
     nv_afeats = tuple(f for f in ANSWERABLE_FEATURES if f not in WITHOUT_VECTORS)
     cv_nv = cross_validate(data, folds, nv_feats, recs, nv_afeats)
-    nv_fig = {c: figures(recs[c], {(q.rec.dataset, q.rec.qid): o for q, o in zip(data[c], cv_nv.outcomes[c])})
-              for c in names}
+    nv_fig = {c: cv_figures(recs, data, cv_nv, c) for c in names}
     model.without_vectors = shipped_model(cv_nv, nv_feats, nv_afeats)
     nv_thr, nv_ratio = model.without_vectors.threshold, model.without_vectors.second_ratio
     model.meta = {"command": "python -m bench.fit_selector", "folds": FOLDS, "inner_folds": INNER, "C": C,
@@ -529,15 +531,13 @@ def main() -> None:
     if args.ablation:
         print("\nablation (nested grouped CV on the combined corpus's questions alone): change when removed")
         r = cross_validate({"combined": data["combined"]}, folds, FEATURES, recs)
-        ref = figures(recs["combined"], {(q.rec.dataset, q.rec.qid): o
-                                         for q, o in zip(data["combined"], r.outcomes["combined"])})
+        ref = cv_figures(recs, data, r, "combined")
         print(f"  {'(all kept)':<18} {summary_line(ref)}")
         for f in FEATURES + ("refusal model",):
             feats = tuple(x for x in FEATURES if x != f)
             afeats = None if f == "refusal model" else tuple(x for x in ANSWERABLE_FEATURES if x != f)
             r = cross_validate({"combined": data["combined"]}, folds, feats, recs, afeats)
-            fig = figures(recs["combined"], {(q.rec.dataset, q.rec.qid): o
-                                             for q, o in zip(data["combined"], r.outcomes["combined"])})
+            fig = cv_figures(recs, data, r, "combined")
             d = {m: fig[t].get(m, float("nan")) - ref[t].get(m, float("nan"))
                  for t, m in (("ALL", "fact_recall"), ("unanswerable", "refusal"), ("ALL", "false_refusal"))}
             abl[f] = d

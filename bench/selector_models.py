@@ -218,8 +218,7 @@ def feature_variants(base: Path | None, cmrc: bool, repeats: int) -> None:
         for seed in seeds:
             folds = fs.fold_of(base, seed)
             cv = fs.cross_validate(data, folds, feats, recs)
-            outs = {(q.rec.dataset, q.rec.qid): o for q, o in zip(data["combined"], cv.outcomes["combined"])}
-            f = fs.figures(recs["combined"], outs)
+            f = fs.cv_figures(recs, data, cv, "combined")
             got.append([f["ALL"]["fact_recall"], f["unanswerable"]["refusal"], f["ALL"]["false_refusal"],
                         f["paraphrase"]["fact_recall"], f["cross"]["fact_recall"]])
         m = np.mean(got, axis=0)
