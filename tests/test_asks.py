@@ -27,6 +27,10 @@ def idf(word: str) -> float:
     ("我市医养结合机构有多少家？床位多少张？", ["count:家", "count:张"]),
     ("排涝计划投多少钱、建设改造多少座泵站？", ["money", "count:座"]),
     ("排涝流量是多少？", [None]),
+    ("智慧停车项目由哪家公司负责运营？", ["name:公司"]),
+    ("指导中心设在哪家医院？", ["name:医院"]),
+    ("轻轨计划哪一年建成通车？", ["date"]),
+    ("专项补助资金最终的执行率是多少？", ["share"]),  # the nearest noun (执行率), not 资金 further off
 ])
 def test_kind_of_figure_per_question_word(question, kinds):
     assert [a.kind for a in asks(question)] == kinds
@@ -63,6 +67,17 @@ def test_focus_qualifiers_and_subject():
 ])
 def test_gives_kind(kind, sentence, ok):
     assert gives_kind(kind, sentence) is ok
+
+
+def test_which_company_is_answered_by_a_name_the_question_does_not_give():
+    [a] = asks("智慧停车项目由哪家国有企业负责运营？")
+    assert a.kind == "name:企业" and a.focus == ()
+    assert gives_kind(a.kind, "项目由东莞市交通投资集团负责建设运营。", a.clause)
+    # the question's own words are no answer, nor is a sentence that names no one
+    assert not gives_kind(a.kind, "停车设施由镇街统一规划、国有企业投资建设。", a.clause)
+    assert not gives_kind(a.kind, "全市已建成智慧停车泊位1.2万个。", a.clause)
+    [h] = asks("指导中心设在哪家医院？")
+    assert gives_kind(h.kind, "依托市妇幼保健院设立指导中心。", h.clause)
 
 
 def test_a_figure_of_another_subject_does_not_answer():

@@ -19,9 +19,12 @@ from rag.core.lexicon import ORDINAL, YEAR
 
 # what is asked *of* something ("收费标准", "占比"): part of the focus, not a question word
 ATTRIBUTES = frozenset({"标准", "比例", "占比"})
+# "哪家公司运营" asks for a name of one of these kinds (the answer names it: ``gives_kind``)
+_NAME_NOUNS = "公司|企业|集团|医院|银行|学校|机构|单位"
 # the question word, with the verb that often leads it ("提高到多少")
 _ASK = re.compile(r"(是|有|为|达到了?|达|增至|增加了?|提高到|提高了?|下降了?|降到|缩短到|占|要|得|需要|花了?|投入了?)?"
-                  r"(多少|几[个条家所项天年月次名人位座处类层张]|多大|多长时间|多长|多久|什么标准|什么时候|何时|哪一年|多高|多远)")
+                  r"(多少|几[个条家所项天年月次名人位座处类层张]|多大|多长时间|多长|多久|什么标准|什么时候|何时|哪一年|多高|多远"
+                  r"|(?:哪一?[家所]|哪个)(?=\w{0,4}?(?:" + _NAME_NOUNS + r")))")
 _TRAILING = re.compile(r"(的|了|现在|目前|一共|总共|大概|大约|分别|各|同比|环比|还|能|要|得|每年|一年)+$")
 
 # the kind of figure, read from the words around the question word
@@ -31,6 +34,11 @@ _MONEY = re.compile(r"投资|资金|经费|预算|补贴|补助|奖励|奖补|�
                     r"|造价|成本|收入|营收|营业额|成交额|产值|租金|房租|票价|罚款|赔偿|课酬|酬金|报酬"
                     r"|津贴|薪酬|奖金|[万亿]?元")
 _SHARE = re.compile(r"比例|占比|比重|权重|[^利效]率|百分之|几成")
+# the answer names one: a name ending in its kind's word, not the question's own words
+_NAMED = re.compile(_NAME_NOUNS)
+_NAME_ENDS = {"公司": "公司|集团|企业", "企业": "公司|集团|企业|厂", "集团": "集团|公司",
+              "医院": "医院|卫生院|保健院|中心", "银行": "银行", "学校": "学校|学院|大学|中学|小学|幼儿园",
+              "机构": "机构|中心|协会|公司|医院|院|所", "单位": "单位|局|委|办|中心|公司|集团|协会|医院|院|所|站"}
 _CLASSIFIER = re.compile(r"^(?:多少|几)([个条家所项座处名人位张次辆套间户场台批宗层类])")
 
 _NUMERAL = r"(?:\d|[一二三四五六七八九十两百千])"
@@ -65,6 +73,9 @@ def _content(text: str) -> list[str]:
 
 
 def _kind(word: str, before: str, after: str) -> str | None:
+    if word.startswith(("哪家", "哪所", "哪一家", "哪一所", "哪个")):
+        m = _NAMED.search(after[:6])
+        return "name:" + m.group(0) if m else None
     if _WHEN.search(word):
         return "date"
     if _DURATION.search(word):
@@ -72,11 +83,14 @@ def _kind(word: str, before: str, after: str) -> str | None:
     m = _CLASSIFIER.search(word)
     if m:
         return "count:" + m.group(1)
-    region = before[-8:] + after[:8]
-    if _MONEY.search(region):
-        return "money"
-    if _SHARE.search(region):
-        return "share"
+    # the nearest noun decides ("补助资金最终的执行率" asks a share): the words right at the
+    # question word first, then the wider phrase
+    for n in (3, 8):
+        region = before[-n:] + after[:n]
+        if _MONEY.search(region):
+            return "money"
+        if _SHARE.search(region):
+            return "share"
     return None
 
 
@@ -103,8 +117,11 @@ def asks(question: str) -> list[Ask]:
                 # "…设从教津贴，…标准是多少？": the clause leans on an earlier one, and the
                 # answer states the rate ("每人每月300元") without repeating the word
                 focus = ()
-            out.append(Ask(clause, _kind(m.group(2) + after[:1], before, after), focus, qualifiers, subject,
-                           tuple(YEAR.findall(clause))))
+            kind = _kind(m.group(2) + after[:1], before, after)
+            if kind and kind.startswith("name:"):
+                # "哪家公司运营": the noun after the question word is the kind of name, not a focus
+                focus, qualifiers = (), ()
+            out.append(Ask(clause, kind, focus, qualifiers, subject, tuple(YEAR.findall(clause))))
     return out
 
 
@@ -114,11 +131,16 @@ def figure_text(sentence: str) -> str:
     return ORDINAL.sub("", _TITLE.sub("", sentence))
 
 
-def gives_kind(kind: str | None, sentence: str) -> bool:
-    """Does ``sentence`` state a figure of this kind (money in 元, a share in %, a count in 家…)?"""
+def gives_kind(kind: str | None, sentence: str, clause: str = "") -> bool:
+    """Does ``sentence`` state a figure of this kind (money in 元, a share in %, a count in 家…),
+    or for "哪家公司" a name of that kind which ``clause`` (the question's) does not already give?"""
     s = figure_text(nfkc(sentence))
     if kind is None:
         return True
+    if kind.startswith("name:"):
+        asked = norm(clause)
+        return any(norm(m.group(0)) not in asked
+                   for m in re.finditer(r"[\u4e00-\u9fff]{2,10}?(?:" + _NAME_ENDS[kind[5:]] + ")", s))
     if kind.startswith("count:"):
         c = kind[6:]
         ok = _ANY_CLASSIFIER if c == "个" else _SAME_CLASSIFIER.get(c, c)
@@ -156,7 +178,7 @@ def answers(ask: Ask, sentence: str, heading: str, known: Callable[[str], bool],
             min_subject: float = 0.25) -> bool:
     """Can ``sentence`` (under ``heading``) answer this ask?"""
     text = sentence + heading
-    if not gives_kind(ask.kind, sentence):
+    if not gives_kind(ask.kind, sentence, ask.clause):
         return False
     if not all(set(norm(f)) <= set(norm(text)) for f in ask.focus if known(f)):
         return False

@@ -44,8 +44,7 @@ FEATURES = (
     "chars",          # share of the question's content characters in the sentence
     "title_cov",      # ... key words in the proposal's title
     "no_figure",      # a figure is asked and the sentence states none (dates only when a date is asked)
-    "kind_ok",        # states the kind of figure asked (money, share, date, duration, count)
-    "focus_ok",       # names what the figure is of ("总投资")
+    "kind_ok",        # states the kind of figure asked (money, share, date, duration, count) or the name asked
     "subject",        # how much of the asked subject it mentions
     "answers",        # all checks of rag.answer.asks pass for some ask
     "other_year",     # states a year other than the one asked
@@ -58,7 +57,7 @@ FEATURES = (
     "uncovered",      # the question's one unknown noun is absent from the sentence
     "unknown_share",  # idf share of the question's key words the corpus never uses
     "any_answers",    # some candidate passes all checks of rag.answer.asks (question level)
-    "best_focus",     # the best focus coverage among the candidates (question level)
+    "best_focus",     # the best share of the asked focus ("总投资") a candidate names (question level)
     "year_unstated",  # a year is asked and no candidate or heading states it (question level)
     "followup",       # the question leans on the conversation (its topic joined the search)
     "rank",           # paragraph rank (0 = first)
@@ -134,7 +133,7 @@ def features(question: str, cands: list[Candidate], sims: np.ndarray | None,
     topic_chars = set(norm(topic)) if topic else set()
     best_cos = float(np.max(sims)) if sims is not None and len(sims) else 0.0
     ctx_cache: dict[str, tuple[float, float]] = {}
-    rows = []
+    rows, focus_shares = [], []
     for i, c in enumerate(cands):
         ch = c.chunk
         if ch.id not in ctx_cache:
@@ -147,12 +146,12 @@ def features(question: str, cands: list[Candidate], sims: np.ndarray | None,
         subj = [subject_share(tuple(t for t in a.subject if known(t)), s + head, idf) for a in wanted if a.subject]
         stated = set(YEAR.findall(nfkc(re.sub(r"《[^《》]*》", "", s)))) | set(YEAR.findall(nfkc(head)))
         reply = ch.section == "reply"
+        focus_shares.append(sum(set(norm(f)) <= set(norm(s + head)) for f in focus) / len(focus) if focus else 1.0)
         rows.append((
             cos, best_cos - cos,
             coverage(terms, s, idf), ctx, char_overlap(question, s), tcov,
             float(wants_number and not has_quantity(s, dates_ok)),
-            float(any(gives_kind(a.kind, s) for a in kinds)) if kinds else 1.0,
-            sum(set(norm(f)) <= set(norm(s + head)) for f in focus) / len(focus) if focus else 1.0,
+            float(any(gives_kind(a.kind, s, a.clause) for a in kinds)) if kinds else 1.0,
             max(subj) if subj else 1.0,
             float(any(answers(a, s, head, known, idf) for a in wanted)) if wanted else 1.0,
             float(bool(q_years and stated and not (q_years & stated))),
@@ -174,7 +173,7 @@ def features(question: str, cands: list[Candidate], sims: np.ndarray | None,
     col = {f: i for i, f in enumerate(f for f in FEATURES if f not in _QUESTION_LEVEL)}
     if len(cands):
         stated_any = any(q_years & set(YEAR.findall(nfkc(c.text + (c.chunk.heading or "")))) for c in cands)
-        q = [X[:, col["answers"]].max(), X[:, col["focus_ok"]].max(),
+        q = [X[:, col["answers"]].max(), max(focus_shares),
              float(bool(q_years) and not stated_any)]
     else:
         q = [0.0] * len(_QUESTION_LEVEL)
@@ -184,7 +183,7 @@ def features(question: str, cands: list[Candidate], sims: np.ndarray | None,
 
 # what the refusal decision looks at: the best candidate's probability and checks, per question
 WITHOUT_VECTORS = frozenset({"cos", "cos_gap"})  # what cannot be computed while the embedder is down
-ANSWERABLE_FEATURES = ("top_logit", "answers", "focus_ok", "subject", "cov", "cos", "unknown_share",
+ANSWERABLE_FEATURES = ("top_logit", "answers", "subject", "cov", "cos", "unknown_share",
                        "kind_ok", "no_figure", "other_year", "year_unstated", "uncovered", "best_focus", "followup")
 
 
