@@ -80,6 +80,15 @@ def test_which_company_is_answered_by_a_name_the_question_does_not_give():
     assert gives_kind(h.kind, "依托市妇幼保健院设立指导中心。", h.clause)
 
 
+def test_a_category_is_no_name():
+    """"由保险公司委托…" says what kind of body, not which one: jieba's dictionary holds the
+    category as one word, while a name is several ("东莞巴士/有限公司")."""
+    [a] = asks("电梯维保由哪家公司负责？")
+    assert not gives_kind(a.kind, "由保险公司委托第三方机构开展维保质量抽查。", a.clause)
+    assert not gives_kind(a.kind, "由物业公司负责日常维护。", a.clause)
+    assert gives_kind(a.kind, "由东莞巴士有限公司负责日常维护。", a.clause)
+
+
 def test_a_figure_of_another_subject_does_not_answer():
     [a] = asks("麻涌镇地下调蓄池试点的总投资是多少？")
     other = "洪梅镇新庄排涝站、望牛墩镇芙蓉沙排涝站改造工程正在加紧施工,累计完成投资约14.2亿元。"

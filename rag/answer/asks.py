@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from rag.core.terms import QUESTION_WORDS, key_terms
 from rag.core.textnorm import nfkc, norm
-from rag.core.words import is_common_noun, tokens, whole_words
+from rag.core.words import is_common_noun, tokens, whole_words, words
 from rag.core.lexicon import ORDINAL, YEAR
 
 # what is asked *of* something ("收费标准", "占比"): part of the focus, not a question word
@@ -139,13 +139,29 @@ def gives_kind(kind: str | None, sentence: str, clause: str = "") -> bool:
         return True
     if kind.startswith("name:"):
         asked = norm(clause)
-        return any(norm(m.group(0)) not in asked
-                   for m in re.finditer(r"[\u4e00-\u9fff]{2,10}?(?:" + _NAME_ENDS[kind[5:]] + ")", s))
+        return any(norm(n) not in asked for n in names_of_kind(kind[5:], s))
     if kind.startswith("count:"):
         c = kind[6:]
         ok = _ANY_CLASSIFIER if c == "个" else _SAME_CLASSIFIER.get(c, c)
         return bool(re.search(_NUMERAL + r"\s*(?:万|亿|千|百)?\s*[" + ok + "]", s))
     return bool(UNITS[kind].search(s))
+
+
+def names_of_kind(noun: str, sentence: str) -> list[str]:
+    """The names of this kind ("学校": "东莞职业技术学院") a sentence gives, as the kind's word
+    ending a word of a name ("东莞/银行", "妇幼保健/院", "东莞巴士/有限公司"). A dictionary
+    word alone ("由保险公司", "、国有企业") names a category, not a body."""
+    ends = re.compile("(?:" + _NAME_ENDS[noun] + ")$")
+    ws = words(sentence)
+    out = []
+    for i, w in enumerate(ws):
+        pair = ws[i - 1] + w if i and re.fullmatch(r"[\u4e00-\u9fff]{2,}", ws[i - 1]) else ""
+        m = ends.search(w)
+        if m and len(w) > len(m.group(0)) and not is_common_noun(w):
+            out.append(w)
+        elif (m or ends.search(pair)) and pair:
+            out.append(pair)
+    return out
 
 
 def subject_share(terms: tuple[str, ...], text: str, idf: Callable[[str], float]) -> float:

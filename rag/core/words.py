@@ -67,6 +67,14 @@ def tokens(text: str, *, keep_stopwords: bool = False) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=50_000)
+def words(text: str) -> tuple[str, ...]:
+    """jieba's precise cut (each character in one word): where a name's parts are, which
+    search mode's overlapping tokens do not say ("东莞/职业/技术/学院" vs one "保险公司")."""
+    _ensure()
+    return tuple(jieba.cut(nfkc(text)))
+
+
 def whole_words(words: list[str]) -> list[str]:
     """``words`` without the parts that jieba's search mode also yields of a longer one among
     them ("务工", "工人", "人员" of "务工人员")."""
