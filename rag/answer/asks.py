@@ -21,10 +21,11 @@ from rag.core.lexicon import ORDINAL, YEAR
 ATTRIBUTES = frozenset({"标准", "比例", "占比"})
 # "哪家公司运营" asks for a name of one of these kinds (the answer names it: ``gives_kind``)
 _NAME_NOUNS = "公司|企业|集团|医院|银行|学校|机构|单位"
+_WHICH = "哪一?[家所]|哪个"
 # the question word, with the verb that often leads it ("提高到多少")
 _ASK = re.compile(r"(是|有|为|达到了?|达|增至|增加了?|提高到|提高了?|下降了?|降到|缩短到|占|要|得|需要|花了?|投入了?)?"
                   r"(多少|几[个条家所项天年月次名人位座处类层张]|多大|多长时间|多长|多久|什么标准|什么时候|何时|哪一年|多高|多远"
-                  r"|(?:哪一?[家所]|哪个)(?=\w{0,4}?(?:" + _NAME_NOUNS + r")))")
+                  r"|(?:" + _WHICH + r")(?=\w{0,4}?(?:" + _NAME_NOUNS + r")))")
 _TRAILING = re.compile(r"(的|了|现在|目前|一共|总共|大概|大约|分别|各|同比|环比|还|能|要|得|每年|一年)+$")
 
 # the kind of figure, read from the words around the question word
@@ -36,9 +37,10 @@ _MONEY = re.compile(r"投资|资金|经费|预算|补贴|补助|奖励|奖补|�
 _SHARE = re.compile(r"比例|占比|比重|权重|[^利效]率|百分之|几成")
 # the answer names one: a name ending in its kind's word, not the question's own words
 _NAMED = re.compile(_NAME_NOUNS)
-_NAME_ENDS = {"公司": "公司|集团|企业", "企业": "公司|集团|企业|厂", "集团": "集团|公司",
-              "医院": "医院|卫生院|保健院|中心", "银行": "银行", "学校": "学校|学院|大学|中学|小学|幼儿园",
-              "机构": "机构|中心|协会|公司|医院|院|所", "单位": "单位|局|委|办|中心|公司|集团|协会|医院|院|所|站"}
+_NAME_ENDS = {k: re.compile(f"(?:{v})$") for k, v in {
+    "公司": "公司|集团|企业", "企业": "公司|集团|企业|厂", "集团": "集团|公司",
+    "医院": "医院|卫生院|保健院|中心", "银行": "银行", "学校": "学校|学院|大学|中学|小学|幼儿园",
+    "机构": "机构|中心|协会|公司|医院|院|所", "单位": "单位|局|委|办|中心|公司|集团|协会|医院|院|所|站"}.items()}
 _CLASSIFIER = re.compile(r"^(?:多少|几)([个条家所项座处名人位张次辆套间户场台批宗层类])")
 
 _NUMERAL = r"(?:\d|[一二三四五六七八九十两百千])"
@@ -73,7 +75,7 @@ def _content(text: str) -> list[str]:
 
 
 def _kind(word: str, before: str, after: str) -> str | None:
-    if word.startswith(("哪家", "哪所", "哪一家", "哪一所", "哪个")):
+    if re.match(_WHICH, word):
         m = _NAMED.search(after[:6])
         return "name:" + m.group(0) if m else None
     if _WHEN.search(word):
@@ -151,7 +153,7 @@ def names_of_kind(noun: str, sentence: str) -> list[str]:
     """The names of this kind ("学校": "东莞职业技术学院") a sentence gives, as the kind's word
     ending a word of a name ("东莞/银行", "妇幼保健/院", "东莞巴士/有限公司"). A dictionary
     word alone ("由保险公司", "、国有企业") names a category, not a body."""
-    ends = re.compile("(?:" + _NAME_ENDS[noun] + ")$")
+    ends = _NAME_ENDS[noun]
     ws = words(sentence)
     out = []
     for i, w in enumerate(ws):
