@@ -132,6 +132,10 @@ def features(question: str, cands: list[Candidate], sims: np.ndarray | None,
     topic = uncovered_topic(question, "", known)
     topic_chars = set(norm(topic)) if topic else set()
     best_cos = float(np.max(sims)) if sims is not None and len(sims) else 0.0
+    # what the asks need of every candidate, read once per question
+    kinds = [a for a in wanted if a.kind]
+    focus = [f for a in wanted for f in a.focus if known(f)]
+    subjects = [tuple(t for t in a.subject if known(t)) for a in wanted if a.subject]
     ctx_cache: dict[str, tuple[float, float]] = {}
     rows, focus_shares = [], []
     for i, c in enumerate(cands):
@@ -141,9 +145,7 @@ def features(question: str, cands: list[Candidate], sims: np.ndarray | None,
         ctx, tcov = ctx_cache[ch.id]
         s, head = c.text, ch.heading or ""
         cos = float(sims[i]) if sims is not None else 0.0
-        kinds = [a for a in wanted if a.kind]
-        focus = [f for a in wanted for f in a.focus if known(f)]
-        subj = [subject_share(tuple(t for t in a.subject if known(t)), s + head, idf) for a in wanted if a.subject]
+        subj = [subject_share(st, s + head, idf) for st in subjects]
         stated = set(YEAR.findall(nfkc(re.sub(r"《[^《》]*》", "", s)))) | set(YEAR.findall(nfkc(head)))
         reply = ch.section == "reply"
         focus_shares.append(sum(set(norm(f)) <= set(norm(s + head)) for f in focus) / len(focus) if focus else 1.0)
