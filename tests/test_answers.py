@@ -113,6 +113,7 @@ def test_who_proposed(sample_assistant):
     "东莞轨道交通1号线一期计划什么时候开通运营？",  # a list number "(一)…1号线" is not a date
     "关于流浪犬只收容管理，有部门答复过吗？",  # a meta question about a topic no proposal is on
     "关于宠物医院监管的提案是谁提的？",
+    "加装电梯是由哪家公司施工的？",  # the replies name kinds of body ("物业服务企业"), not the builder
 ])
 def test_refuses_when_the_corpus_has_no_answer(sample_assistant, question):
     ans = sample_assistant.ask(question)

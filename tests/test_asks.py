@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.asks import answers, asks, gives_kind, subject_share
+from rag.answer.asks import answers, asks, gives_kind, names_of_kind, subject_share
 from rag.core.types import Chunk, Hit
 
 CORPUS_WORDS = {"寒溪河", "溪河", "寮步", "步段", "浓度", "氨氮", "投资", "总投资", "麻涌", "地下", "调蓄", "试点",
@@ -87,6 +87,18 @@ def test_a_category_is_no_name():
     assert not gives_kind(a.kind, "由保险公司委托第三方机构开展维保质量抽查。", a.clause)
     assert not gives_kind(a.kind, "由物业公司负责日常维护。", a.clause)
     assert gives_kind(a.kind, "由东莞巴士有限公司负责日常维护。", a.clause)
+
+
+
+@pytest.mark.parametrize("kind,sentence,names", [
+    ("企业", "督促物业服务企业做好加装电梯后的日常管理。", []),  # an activity before the kind: a category
+    ("企业", "鼓励电梯生产企业提供全生命周期服务。", []),
+    ("公司", "委托专业运营公司负责日常运营。", []),
+    ("集团", "由东莞市建设投资集团负责建设。", ["东莞市建设投资集团"]),  # a proper noun opens a name
+    ("医院", "由市妇幼保健院负责。", ["妇幼保健院"]),
+])
+def test_an_activity_before_the_kind_makes_a_name_only_after_a_proper_noun(kind, sentence, names):
+    assert names_of_kind(kind, sentence) == names
 
 
 def test_a_figure_of_another_subject_does_not_answer():

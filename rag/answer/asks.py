@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from rag.core.terms import QUESTION_WORDS, key_terms
 from rag.core.textnorm import nfkc, norm
-from rag.core.words import is_common_noun, tokens, whole_words, words
+from rag.core.words import is_activity, is_common_noun, is_proper_noun, tokens, whole_words, words
 from rag.core.lexicon import ORDINAL, YEAR
 
 # what is asked *of* something ("收费标准", "占比"): part of the focus, not a question word
@@ -37,6 +37,8 @@ _MONEY = re.compile(r"投资|资金|经费|预算|补贴|补助|奖励|奖补|�
 _SHARE = re.compile(r"比例|占比|比重|权重|[^利效]率|百分之|几成")
 # the answer names one: a name ending in its kind's word, not the question's own words
 _NAMED = re.compile(_NAME_NOUNS)
+_HAN = re.compile(r"[\u4e00-\u9fff]+")
+_HAN2 = re.compile(r"[\u4e00-\u9fff]{2,}")  # a word of two or more Chinese characters
 _NAME_ENDS = {k: re.compile(f"(?:{v})$") for k, v in {
     "公司": "公司|集团|企业", "企业": "公司|集团|企业|厂", "集团": "集团|公司",
     "医院": "医院|卫生院|保健院|中心", "银行": "银行", "学校": "学校|学院|大学|中学|小学|幼儿园",
@@ -152,17 +154,28 @@ def gives_kind(kind: str | None, sentence: str, clause: str = "") -> bool:
 def names_of_kind(noun: str, sentence: str) -> list[str]:
     """The names of this kind ("学校": "东莞职业技术学院") a sentence gives, as the kind's word
     ending a word of a name ("东莞/银行", "妇幼保健/院", "东莞巴士/有限公司"). A dictionary
-    word alone ("由保险公司", "、国有企业") names a category, not a body."""
+    word alone ("由保险公司", "、国有企业") names a category, not a body, and so does an
+    activity before the kind's word ("物业/服务/企业", "电梯/生产/企业") unless a proper noun
+    opens the name ("东莞/建设/投资/集团")."""
     ends = _NAME_ENDS[noun]
     ws = words(sentence)
     out = []
     for i, w in enumerate(ws):
-        pair = ws[i - 1] + w if i and re.fullmatch(r"[\u4e00-\u9fff]{2,}", ws[i - 1]) else ""
+        pair = ws[i - 1] + w if i and _HAN2.fullmatch(ws[i - 1]) else ""
         m = ends.search(w)
         if m and len(w) > len(m.group(0)) and not is_common_noun(w):
             out.append(w)
         elif (m or ends.search(pair)) and pair:
-            out.append(pair)
+            if not is_activity(ws[i - 1]):
+                out.append(pair)
+                continue
+            j = i - 2  # the words before, back to punctuation, up to three
+            while j >= 0 and j > i - 5 and _HAN.fullmatch(ws[j]):
+                j -= 1
+            run = ws[j + 1:i - 1]
+            k = next((k for k, x in enumerate(run) if is_proper_noun(x)), None)
+            if k is not None:
+                out.append("".join(run[k:]) + pair)
     return out
 
 

@@ -82,12 +82,28 @@ def whole_words(words: list[str]) -> list[str]:
 
 
 @lru_cache(maxsize=4096)
-def is_common_noun(word: str) -> bool:
-    """In jieba's general dictionary and tagged as a noun ("中考" yes; "看病", a verb, no)."""
+def word_class(word: str) -> str:
+    """jieba's part-of-speech tag of a dictionary word ("中考" n, "看病" v, "东莞" ns), "" for
+    a word its general dictionary does not hold or splits."""
     _ensure()
     if not jieba.dt.FREQ.get(word):
-        return False
+        return ""
     from jieba import posseg  # loaded only when a question needs it
 
     tagged = posseg.lcut(word)
-    return len(tagged) == 1 and tagged[0].flag.startswith("n")
+    return tagged[0].flag if len(tagged) == 1 else ""
+
+
+def is_common_noun(word: str) -> bool:
+    """In jieba's general dictionary and tagged as a noun ("中考" yes; "看病", a verb, no)."""
+    return word_class(word).startswith("n")
+
+
+def is_activity(word: str) -> bool:
+    """A verb or verbal noun of the dictionary ("服务", "生产", "施工")."""
+    return word_class(word) in ("v", "vn")
+
+
+def is_proper_noun(word: str) -> bool:
+    """A place, organisation, person or other proper name of the dictionary ("东莞", "华为公司")."""
+    return word_class(word) in ("ns", "nt", "nz", "nr")
