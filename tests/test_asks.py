@@ -31,6 +31,8 @@ def idf(word: str) -> float:
     ("指导中心设在哪家医院？", ["name:医院"]),
     ("轻轨计划哪一年建成通车？", ["date"]),
     ("专项补助资金最终的执行率是多少？", ["share"]),  # the nearest noun (执行率), not 资金 further off
+    ("员额制试点选在哪几个镇街？", []),  # which ones: names, not a count
+    ("员额制试点选了几个镇街？", ["count:个"]),
 ])
 def test_kind_of_figure_per_question_word(question, kinds):
     assert [a.kind for a in asks(question)] == kinds
@@ -192,6 +194,27 @@ def test_one_noun_the_corpus_never_uses_makes_an_uncovered_topic():
     # a verb, or a department, is not a topic
     assert uncovered_topic("为方便市民看病开通的专线是哪几条？", "开通3条专线。", unknown("看病")) is None
     assert uncovered_topic("民政部门分别给多少补助？", "每个补助20万元。", unknown("民政部门")) is None
+
+
+@pytest.mark.parametrize("question,word", [
+    ("监管服务平台叫什么名字？", "名字"),
+    ("“中央厨房”模式是在哪几个地方试点的？", "地方"),
+    ("补贴覆盖哪些群体？", "群体"),
+])
+def test_the_noun_a_question_word_governs_is_no_uncovered_topic(question, word):
+    """"叫什么名字", "哪几个地方", "哪些群体" say what kind of answer is wanted, not what it is about."""
+    from rag.answer.asks import uncovered_topic
+
+    assert uncovered_topic(question, "上线“莞充电”平台。", lambda t: t != word) is None
+    # the same noun elsewhere in a question still names a topic
+    assert uncovered_topic(f"{word}的问题有部门答复过吗？", "上线“莞充电”平台。", lambda t: t != word) == word
+
+
+def test_which_ones_asks_for_no_number():
+    from rag.core.lexicon import ASKS_NUMBER
+
+    assert ASKS_NUMBER.search("试点选在哪几个镇街？") is None
+    assert ASKS_NUMBER.search("试点选了几个镇街？")
 
 
 def test_a_question_word_is_never_an_uncovered_topic(monkeypatch):

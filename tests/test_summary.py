@@ -143,3 +143,15 @@ def test_summary_recall_on_devset2_replies_when_the_target_is_known():
         found += sum(norm(f) in text for f in q["answer_facts"])
         total += len(q["answer_facts"])
     assert total > 100 and found / total >= 0.75
+
+
+def test_the_department_is_cut_out_before_the_topic_words_are_read():
+    """jieba joins a name's last character to the next word ("…健康局对普惠托育…" gives
+    "局对"), a word no reply contains, which would make a reply look off-topic."""
+    from rag.answer.summary import topic_terms, without_department
+
+    q = "市卫生健康局对普惠托育服务提案是怎么答复的？"
+    assert "局对" in topic_terms(q, "市卫生健康局")
+    terms = topic_terms(without_department(q, "市卫生健康局"), "市卫生健康局")
+    assert "普惠托育" in terms and not any("局" in t for t in terms)
+    assert without_department(q, None) == q

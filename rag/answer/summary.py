@@ -83,6 +83,15 @@ def topic_terms(question: str, department: str | None) -> list[str]:
     return [t for t in key_terms(question) if not _SUMMARY_WORDS.fullmatch(t) and not any(t in f for f in forms)]
 
 
+def without_department(question: str, department: str | None) -> str:
+    """The question with the department's name cut out, before it is tokenised: jieba joins
+    the name's last character to the next word ("市卫生健康局对普惠托育…" gives "局对"), a
+    word no reply contains."""
+    for f in sorted(department_variants(department), key=len, reverse=True) if department else ():
+        question = question.replace(f, "，")
+    return question
+
+
 def _own_heading(c: Chunk) -> tuple[str, ...]:
     """The chunk's heading path below its department."""
     if not c.heading:
@@ -232,8 +241,8 @@ class SummaryAnswerer:
         pid, section, dept = t
         chunks = [c for c in self.proposal_chunks(pid) if c.section == section
                   and (section != "reply" or c.department == dept)]
-        terms = topic_terms(query, department)
         # the section must be about what was asked: a department's reply to another proposal is not
+        terms = topic_terms(without_department(query, department), department)
         about = topic_text(chunks)
         if not chunks or (terms and coverage(terms, about, self.idf) < self.config.min_topic):
             return refuse
