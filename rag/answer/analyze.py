@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rag.core.departments import department_variants
+from rag.core.departments import cut_department, department_variants
 from rag.core.terms import key_terms
 from rag.core.words import is_common_noun, tokens
 from rag.core.types import Filters
@@ -98,7 +98,7 @@ def analyse(question: str, vocab: Vocabulary, history: list[str] | None = None,
             # the conversation's topic joins the search: "现在接入了多少家企业？" after a
             # question about one platform is about that platform
             old = vocab.department_in(prev)
-            forms = department_variants(old) if old else set()
+            forms = department_variants(old) if old else ()
             extra = [t for t in key_terms(prev) if t not in q and not any(t in f for f in forms)]
             search = f"{q} {' '.join(extra)}" if extra else None
     elif needs_context(q, vocab):
@@ -124,9 +124,7 @@ def analyse(question: str, vocab: Vocabulary, history: list[str] | None = None,
             group = "joint"
         topical = re.sub(r"20\d{2}\s*年|哪些提案|哪几件|哪件提案|提案有哪些|有哪些|答复过|答复了|提出的|提交的|"
                          r"[市的了过是哪些件份提案？?，,。]", "", q)
-        if dept:
-            for f in department_variants(dept):
-                topical = topical.replace(f, "")
+        topical = cut_department(topical, dept)
         if proposer:
             topical = topical.replace(proposer, "")
         if group or _CATALOGUE_VERB.search(q) and len(topical) <= 6:
@@ -208,7 +206,7 @@ def resolve_followup(q: str, history: list[str], vocab: Vocabulary) -> str:
             return q  # "市场监管局那边产品抽检的结果怎么样？" asks something of its own
         if d_new:
             if d_old:
-                for form in sorted(department_variants(d_old), key=len, reverse=True):
+                for form in department_variants(d_old):
                     if form in prev:
                         return prev.replace(form, d_new, 1)
             return f"{d_new}{prev}"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rag.core.terms import QUESTION_WORDS, key_terms
 from rag.core.textnorm import nfkc, norm
 from rag.core.words import is_activity, is_common_noun, is_proper_noun, tokens, whole_words, words
-from rag.core.lexicon import ORDINAL, YEAR
+from rag.core.lexicon import HOW_MANY, ORDINAL, YEAR
 
 # what is asked *of* something ("收费标准", "占比"): part of the focus, not a question word
 ATTRIBUTES = frozenset({"标准", "比例", "占比"})
@@ -24,7 +24,7 @@ _NAME_NOUNS = "公司|企业|集团|医院|银行|学校|机构|单位"
 _WHICH = "哪一?[家所]|哪个"
 # the question word, with the verb that often leads it ("提高到多少")
 _ASK = re.compile(r"(是|有|为|达到了?|达|增至|增加了?|提高到|提高了?|下降了?|降到|缩短到|占|要|得|需要|花了?|投入了?)?"
-                  r"(多少|(?<!哪)几[个条家所项天年月次名人位座处类层张]|多大|多长时间|多长|多久|什么标准|什么时候|何时|哪一年|多高|多远"
+                  r"(多少|" + HOW_MANY + r"|多大|多长时间|多长|多久|什么标准|什么时候|何时|哪一年|多高|多远"
                   r"|(?:" + _WHICH + r")(?=\w{0,4}?(?:" + _NAME_NOUNS + r")))")
 _TRAILING = re.compile(r"(的|了|现在|目前|一共|总共|大概|大约|分别|各|同比|环比|还|能|要|得|每年|一年)+$")
 
@@ -226,7 +226,7 @@ def answers(ask: Ask, sentence: str, heading: str, known: Callable[[str], bool],
 
 
 _ASKING = ("多少", "几", "什么", "哪", "怎么", "如何", "多久", "多长", "多大")
-# the noun a question word governs ("叫什么名字", "哪几个地方", "哪些方面") says what kind of
+# the noun a question word governs ("叫什么名字", "哪几个地方", "哪些群体") says what kind of
 # answer is wanted; it names no topic
 _ASKED_NOUN = r"(?:什么|哪[一几]?[个些家所类项种位条座处]?)"
 _INSTITUTION = re.compile(r"(部门|单位|机关|机构|局|委|办|厅|部|处|中心)$")

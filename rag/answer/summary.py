@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from rag.answer.answerer import Request
 from rag.answer.extractive import quoted
 from rag.core.lexicon import COURTESY, opens_with_courtesy
-from rag.core.departments import department_key, department_variants
+from rag.core.departments import cut_department, department_key, department_variants
 from rag.core.terms import coverage, key_terms, topic_text
 from rag.core.textnorm import answer_sentences
 from rag.core.types import HEADING_SEP, Answer, Chunk, Citation, Hit
@@ -79,7 +79,7 @@ def wants_suggestions(question: str) -> bool:
 
 def topic_terms(question: str, department: str | None) -> list[str]:
     """The question's content words without the summary words and the department's name."""
-    forms = department_variants(department) if department else set()
+    forms = department_variants(department) if department else ()
     return [t for t in key_terms(question) if not _SUMMARY_WORDS.fullmatch(t) and not any(t in f for f in forms)]
 
 
@@ -87,9 +87,7 @@ def without_department(question: str, department: str | None) -> str:
     """The question with the department's name cut out, before it is tokenised: jieba joins
     the name's last character to the next word ("市卫生健康局对普惠托育…" gives "局对"), a
     word no reply contains."""
-    for f in sorted(department_variants(department), key=len, reverse=True) if department else ():
-        question = question.replace(f, "，")
-    return question
+    return cut_department(question, department, "，")
 
 
 def _own_heading(c: Chunk) -> tuple[str, ...]:

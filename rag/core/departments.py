@@ -40,8 +40,9 @@ def department_key(name: str | None) -> str:
     return _ALIASES.get(s, s)
 
 
-def department_variants(name: str) -> set[str]:
-    """Surface forms a user may type for ``name`` (used to spot departments in questions)."""
+def department_variants(name: str) -> tuple[str, ...]:
+    """Surface forms a user may type for ``name`` (used to spot departments in questions),
+    longest first: replacing a short form first ("卫生健康局") would leave a stray "市"."""
     key = department_key(name)
     forms = {name, key, "市" + key}
     for long, short in _ALIASES.items():
@@ -49,4 +50,11 @@ def department_variants(name: str) -> set[str]:
             forms |= {long, "市" + long}
     bare = _PREFIX.sub("", name, count=1)
     forms |= {bare, "市" + bare}
-    return {f for f in forms if len(f) >= 2}
+    return tuple(sorted((f for f in forms if len(f) >= 2), key=lambda f: (-len(f), f)))
+
+
+def cut_department(text: str, department: str | None, by: str = "") -> str:
+    """``text`` with every form of the department's name replaced by ``by``."""
+    for f in department_variants(department) if department else ():
+        text = text.replace(f, by)
+    return text

@@ -36,7 +36,8 @@ YEAR = re.compile(r"((?:19|20)\d\d)\s*年")
 
 # what a question asks for
 # "哪几个" asks which ones (names), "几个" how many
-ASKS_NUMBER = re.compile(r"多少|(?<!哪)几[个条家所项天年月次名人位座处类层]|比例|标准|占比|多长|多久|多大|多高|多远|金额|权重|时间|什么时候|何时|哪一年|哪年")
+HOW_MANY = r"(?<!哪)几[个条家所项天年月次名人位座处类层张]"
+ASKS_NUMBER = re.compile(r"多少|" + HOW_MANY + r"|比例|标准|占比|多长|多久|多大|多高|多远|金额|权重|时间|什么时候|何时|哪一年|哪年")
 ASKS_WHEN = re.compile(r"什么时候|何时|哪一年|哪年|几月|日期|时间")
 # what was done or how things stand now: a reply says it, a proposal only the problem.
 # ASKS_DONE is the narrow core (the ranker's feature: widening it to ASKS_REPLY lowers CV
