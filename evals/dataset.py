@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.core.errors import ProposalError
+from rag.core.errors import ErrorCode, ProposalError
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ROOT / "evals" / "datasets"
@@ -21,9 +21,11 @@ SECTIONS = ("content", "suggestion", "reply", "meta")
 class DatasetError(ProposalError):
     """A dataset file that cannot be read; names the file, the line and the field."""
 
+    code = ErrorCode.BAD_DATASET
+
     def __init__(self, path: str | Path, message: str, line: int | None = None, *, hint: str | None = None):
         where = f"{path}:{line}" if line else str(path)
-        super().__init__(f"{where}: {message}", hint=hint)
+        super().__init__(f"{where}: {message}", hint=hint, where=where)
 
 
 @dataclass(frozen=True)

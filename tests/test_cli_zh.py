@@ -58,3 +58,10 @@ def test_show_prints_status_and_votes_in_words(sample_assistant, embed_cache, mo
         if pid == "20220077":  # soft wrap: a long paragraph is never broken by Rich at 80 columns
             assert sample_assistant.proposal(pid).content[0].text in r.output
     assert "答复状态 暂无答复" in CliRunner().invoke(app, ["show", "20250063", *data]).output
+
+
+def test_an_unknown_eval_dataset_is_named_not_an_unexpected_error(tmp_path):
+    r = CliRunner().invoke(app, ["eval", "devset9", "--data-dir", str(tmp_path / "d")], terminal_width=200)
+    assert r.exit_code != 0
+    assert "评测数据有误：devset9" in r.output and "no such dataset" in r.output, r.output
+    assert "意外错误" not in r.output

@@ -45,6 +45,7 @@ class ErrorCode(str, Enum):
     NO_DEPARTMENT = "no_department"
     UNKNOWN_PROPOSAL = "unknown_proposal"
     NOTHING_TO_ALIGN = "nothing_to_align"
+    BAD_DATASET = "bad_dataset"  # an eval dataset, run file or pin file that cannot be used
     # the system
     CONFIG = "config"
     STORE = "store"

@@ -43,6 +43,7 @@ WORDS: dict[E, str] = {
     E.NO_DEPARTMENT: "请填写起草答复的部门名称。",
     E.UNKNOWN_PROPOSAL: "提案库中没有编号为 {id} 的提案。",
     E.NOTHING_TO_ALIGN: "提案 {id} 没有可对照的{what}。",
+    E.BAD_DATASET: "评测数据有误：{where}",
     E.CONFIG: "服务配置有误，请联系管理员。",
     E.STORE: "无法读写提案库的数据目录（磁盘已满或没有权限）。请联系管理员。",
     E.WRITER_BUSY: "另一个进程正在写入这个数据目录（内嵌的 Chroma 只允许一个写入进程）：请在应用的「资料库」导入，或先停止应用，或改用 Chroma 服务器（CHROMA_HOST）。",
