@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.asks import answers, asks, gives_kind, names_of_kind, subject_share
+from rag.answer.asks import answers, asks, gives_kind, money_of_other, names_of_kind, subject_share
 from rag.core.types import Chunk, Hit
 
 CORPUS_WORDS = {"寒溪河", "溪河", "寮步", "步段", "浓度", "氨氮", "投资", "总投资", "麻涌", "地下", "调蓄", "试点",
@@ -123,6 +123,22 @@ def test_a_differently_qualified_compound_does_not_answer():
     assert a.focus == ("经费",)
     assert not answers(a, "每年安排管养经费1850万元。", "", lambda t: True, idf)
     assert answers(a, "2024年安排河长制工作经费1200万元。", "", lambda t: True, idf)
+
+
+@pytest.mark.parametrize("question, sentence, other", [
+    ("新建体育馆的总投资是多少？", "体育馆建成后年运营收入约800万元。", True),           # income, not investment
+    ("志愿讲师每节课的课酬是多少？", "市财政安排专项经费300万元，按每个站点每年5万元给予补助。", True),
+    ("新建体育馆的总投资是多少？", "体育馆项目总投资约12亿元。", False),
+    ("对加装电梯的补贴是每台多少钱？", "对既有住宅加装电梯给予每台15万元补助。", False),  # 补贴 ~ 补助: one thing
+    ("政府每月额外给多少钱？", "每月另发岗位津贴500元。", False),                      # 钱 names nothing
+    ("新建体育馆的总投资是多少？", "按《体育设施建设补贴办法》已完成12个项目。", False),  # no money stated; a title is no figure
+    ("新建体育馆有多少个座位？", "体育馆年运营收入约800万元。", False),               # money is not asked
+])
+def test_money_of_another_thing_does_not_answer(question, sentence, other):
+    wanted = asks(question)
+    assert money_of_other(wanted, sentence) is other
+    if other:
+        assert not any(answers(a, sentence, "", lambda t: True, idf) for a in wanted)
 
 
 def test_a_figure_of_another_year_does_not_answer():

@@ -31,9 +31,12 @@ _TRAILING = re.compile(r"(的|了|现在|目前|一共|总共|大概|大约|分�
 # the kind of figure, read from the words around the question word
 _WHEN = re.compile(r"什么时候|何时|哪一年|哪年|几月")
 _DURATION = re.compile(r"多久|多长时间|几天|几个月|几年|时限|用时|时长|等待时间")  # "多长" alone may be a length
-_MONEY = re.compile(r"投资|资金|经费|预算|补贴|补助|奖励|奖补|费用|收费|缴费|学费|保费|价格|金额|税收|交.{0,2}税|钱|工资"
-                    r"|造价|成本|收入|营收|营业额|成交额|产值|租金|房租|票价|罚款|赔偿|课酬|酬金|报酬"
-                    r"|津贴|薪酬|奖金|[万亿]?元")
+# money nouns that say what the money is ("租金", "课酬"), and the ones that say nothing of it
+_MONEY_NOUNS = (r"投资|经费|预算|补贴|补助|奖励|奖补|收费|缴费|学费|保费|价格|税收|工资"
+                r"|造价|成本|收入|营收|营业额|成交额|产值|租金|房租|票价|罚款|赔偿|课酬|酬金|报酬"
+                r"|津贴|薪酬|奖金")
+_MONEY_OF = re.compile(_MONEY_NOUNS)
+_MONEY = re.compile(_MONEY_NOUNS + r"|资金|费用|金额|交.{0,2}税|钱|[万亿]?元")
 _SHARE = re.compile(r"比例|占比|比重|权重|[^利效]率|百分之|几成")
 # the answer names one: a name ending in its kind's word, not the question's own words
 _NAMED = re.compile(_NAME_NOUNS)
@@ -190,6 +193,20 @@ def subject_share(terms: tuple[str, ...], text: str, idf: Callable[[str], float]
     return sum(idf(t) * sum(ch in have for ch in norm(t)) / len(norm(t)) for t in terms) / total
 
 
+def money_of_other(wanted: list[Ask], sentence: str) -> bool:
+    """Money is asked of one thing and the sentence states money of others only: "年租金收入由
+    …620万元提高到1,580万元" for "总投资是多少", "按每宗100元…给予补贴" for "赔偿金额".
+    Nouns sharing a character are one thing ("补贴" ~ "补助", "租金" ~ "房租"); a generic word
+    ("资金", "多少钱") names nothing, so it is never a mismatch."""
+    asked = {n for a in wanted if a.kind == "money" for n in _MONEY_OF.findall(nfkc(a.clause))}
+    if not asked:
+        return False
+    s = figure_text(nfkc(sentence))
+    stated = set(_MONEY_OF.findall(s))
+    return bool(stated) and bool(UNITS["money"].search(s)) and \
+        not any(set(a) & set(b) for a in asked for b in stated)
+
+
 def _qualified_otherwise(ask: Ask, sentence: str) -> bool:
     """The sentence gives the focus of something else: "氨氮浓度" when "化学需氧量浓度" was
     asked, "管养经费" for "河长制工作经费": a qualifier is missing from the sentence and the
@@ -222,7 +239,7 @@ def answers(ask: Ask, sentence: str, heading: str, known: Callable[[str], bool],
     stated = set(YEAR.findall(nfkc(_TITLE.sub("", sentence))))
     if ask.years and stated and not (set(ask.years) & (stated | set(YEAR.findall(nfkc(heading))))):
         return False
-    return not _qualified_otherwise(ask, sentence)
+    return not money_of_other([ask], sentence) and not _qualified_otherwise(ask, sentence)
 
 
 _ASKING = ("多少", "几", "什么", "哪", "怎么", "如何", "多久", "多长", "多大")

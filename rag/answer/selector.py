@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.answer.asks import Ask, answers, asks, gives_kind, subject_share, uncovered_topic, figure_text
+from rag.answer.asks import Ask, answers, asks, gives_kind, money_of_other, subject_share, uncovered_topic, figure_text
 from rag.core.departments import department_variants
 from rag.core.lexicon import (ASKS_NOW, ASKS_NUMBER, ASKS_REPLY, ASKS_SUGGESTION, ASKS_WHEN, CHANGE, ORDINAL,
                               YEAR)
@@ -48,6 +48,7 @@ FEATURES = (
     "subject",        # how much of the asked subject it mentions
     "answers",        # all checks of rag.answer.asks pass for some ask
     "other_year",     # states a year other than the one asked
+    "money_other",    # money is asked of one thing ("总投资") and the sentence states money of others only
     "reply_wanted",   # a reply sentence where what was done is asked
     "content_now",    # a proposal's own account where the current state is asked
     "change_now",     # reports a change ("压缩至3.2个工作日") where the current state is asked
@@ -157,6 +158,7 @@ def features(question: str, cands: list[Candidate], sims: np.ndarray | None,
             max(subj) if subj else 1.0,
             float(any(answers(a, s, head, known, idf) for a in wanted)) if wanted else 1.0,
             float(bool(q_years and stated and not (q_years & stated))),
+            float(money_of_other(wanted, s)),
             float(wants_reply and reply),
             float(wants_now and ch.section == "content"),
             float(wants_now and bool(CHANGE.search(s))),
