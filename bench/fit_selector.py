@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.cv_data import Record, available, cached, stamp, work_dir  # noqa: E402
 from bench.selector_data import Corpus, QuestionRows, fused, rows  # noqa: E402
-from rag.answer.extractive import ASKS_HOW, describe  # noqa: E402
+from rag.answer.extractive import describe  # noqa: E402
+from rag.core.lexicon import ASKS_HOW  # noqa: E402
 from rag.answer.selector import (ANSWERABLE_FEATURES, FEATURES, WEIGHTS, WITHOUT_VECTORS, Logistic, SelectorModel,
                                  answerable_row, choose)  # noqa: E402
 from rag.core.textnorm import contains  # noqa: E402
@@ -43,13 +44,15 @@ MAX_FALSE_REFUSAL = 0.05  # the goal, on questions of proposals never trained on
 FALSE_REFUSAL_TARGET = 0.045
 # the second-sentence ratios tried (1.01: never a second sentence); chosen inside the folds
 RATIOS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01)
+# how many more sentences a "怎么落实…" question may quote (SelectorModel.how_extra); chosen inside the folds
+HOW_EXTRAS = (1, 2, 3)
 C = 1.0  # LogisticRegression's default regularisation, not tuned
 OFFTOPIC_WEIGHT = 1.0  # 0 and 0.3 measured too (docs/answer_selection.md): refusing off-topic questions needs it
 ROWS_VERSION = 22
 
 
-def limit_of(question: str) -> int:
-    return 3 if ASKS_HOW.search(question) else 2  # ExtractiveAnswerer.limit with its defaults
+def limit_of(question: str, how_extra: int = 1) -> int:
+    return 2 + (how_extra if ASKS_HOW.search(question) else 0)  # SelectorModel.limit, the answerer's default 2
 
 
 # ---- data ---------------------------------------------------------------------------------
@@ -165,8 +168,8 @@ class Outcome:
     sentences: int
 
 
-def outcome(q: QuestionRows, p: np.ndarray, a: float, thr: float, ratio: float) -> Outcome:
-    limit = limit_of(q.rec.query)
+def outcome(q: QuestionRows, p: np.ndarray, a: float, thr: float, ratio: float, how_extra: int = 1) -> Outcome:
+    limit = limit_of(q.rec.query, how_extra)
     chosen = choose(q.cands, p, 0.0, ratio, limit) if len(p) and a >= thr else []
     if not chosen:
         return Outcome(True, 0.0 if q.rec.facts and q.rec.type != "unanswerable" else None, 0)
@@ -175,8 +178,8 @@ def outcome(q: QuestionRows, p: np.ndarray, a: float, thr: float, ratio: float) 
     return Outcome(False, fr, len(chosen))
 
 
-def tradeoff(qrs, probs, ascores, thr: float, ratio: float) -> dict:
-    ans = [outcome(q, p, a, thr, ratio) for q, p, a in zip(qrs, probs, ascores)]
+def tradeoff(qrs, probs, ascores, thr: float, ratio: float, how_extra: int = 1) -> dict:
+    ans = [outcome(q, p, a, thr, ratio, how_extra) for q, p, a in zip(qrs, probs, ascores)]
     un = [o for q, o in zip(qrs, ans) if q.rec.type == "unanswerable" and q.rec.dataset != "offtopic"]
     off = [o for q, o in zip(qrs, ans) if q.rec.dataset == "offtopic"]
     ok = [o for q, o in zip(qrs, ans) if q.rec.type != "unanswerable"]
@@ -188,8 +191,9 @@ def tradeoff(qrs, probs, ascores, thr: float, ratio: float) -> dict:
             "sentences": float(np.mean([o.sentences for o in ok if not o.refused] or [0]))}
 
 
-def choose_params(qrs, probs, ascores, others: tuple[int, int]) -> tuple[float, float]:
-    """The highest threshold whose false refusal is ≤ FALSE_REFUSAL_TARGET, then the highest
+def choose_params(qrs, probs, ascores, others: tuple[int, int]) -> tuple[float, float, int]:
+    """The highest threshold whose false refusal is ≤ FALSE_REFUSAL_TARGET; then the fewest extra
+    sentences for "how" questions that reach the best fact recall, and with them the highest
     second-sentence ratio whose fact recall is within 0.01 of the best ratio's.
 
     False refusal counts every answerable question, as the eval does: ``others`` = (answerable
@@ -198,10 +202,12 @@ def choose_params(qrs, probs, ascores, others: tuple[int, int]) -> tuple[float, 
     # answerable fact-path questions we may refuse: the lowest `allowed`; the threshold sits just above them
     allowed = max(0, int(np.floor(FALSE_REFUSAL_TARGET * (len(ok) + others[0]))) - others[1])
     thr = max(ok[min(allowed, len(ok) - 1)] - 1e-9, 1e-6) if ok else 0.5
-    recs = {r: tradeoff(qrs, probs, ascores, thr, r)["fact_recall"] for r in RATIOS}
+    recs = {(e, r): tradeoff(qrs, probs, ascores, thr, r, e)["fact_recall"] for e in HOW_EXTRAS for r in RATIOS}
     top = max(recs.values())
-    ratio = max(r for r, v in recs.items() if v >= top - 0.01)
-    return thr, ratio
+    extra = min(e for (e, _), v in recs.items() if v >= top - 1e-9)
+    best = max(v for (e, _), v in recs.items() if e == extra)
+    ratio = max(r for (e, r), v in recs.items() if e == extra and v >= best - 0.01)
+    return thr, ratio, extra
 
 
 def oof(qrs: list[QuestionRows], groups: list[str], feats, n: int) -> list[np.ndarray]:
@@ -240,7 +246,7 @@ def off_path(recs: list[Record], keys: set | None = None) -> tuple[int, int]:
 class CVResult:
     probs: dict[str, list[np.ndarray]]   # corpus → out-of-fold sentence probabilities per fact-path question
     ascores: dict[str, list[float]]      # corpus → out-of-fold answerable scores
-    params: dict[int, tuple[float, float]]  # fold → (threshold, ratio) chosen inside its training part
+    params: dict[int, tuple[float, float, int]]  # fold → (threshold, ratio, how_extra) chosen inside its training part
     outcomes: dict[str, list[Outcome]]
 
 
@@ -263,8 +269,8 @@ def cross_validate(data: dict[str, list[QuestionRows]], folds: dict, feats, recs
         inner = oof(train, groups, feats, INNER)
         inner_a = oof_answerable(train, inner, groups, afeats, INNER)
         others = [off_path(recs[c], {k2 for k2, f in folds.items() if f != k}) for c in data]
-        thr, ratio = choose_params(train, inner, inner_a, (sum(o[0] for o in others), sum(o[1] for o in others)))
-        params[k] = (thr, ratio)
+        thr, ratio, extra = choose_params(train, inner, inner_a, (sum(o[0] for o in others), sum(o[1] for o in others)))
+        params[k] = (thr, ratio, extra)
         m = fit(train, feats)
         ma = fit_answerable(train, inner, afeats) if afeats else None
         for c, q in test:
@@ -272,7 +278,7 @@ def cross_validate(data: dict[str, list[QuestionRows]], folds: dict, feats, recs
             a = answerable_proba(ma, q, p)
             i = pos[(c, id(q))]
             probs[c][i], ascores[c][i] = p, a
-            outs[c][i] = outcome(q, p, a, thr, ratio)
+            outs[c][i] = outcome(q, p, a, thr, ratio, extra)
     return CVResult(probs, ascores, params, outs)
 
 
@@ -461,8 +467,8 @@ def main() -> None:
         """Fitted on all questions; the refusal model on the outer out-of-fold probabilities,
         threshold and ratio on its out-of-fold scores."""
         probs = [p for c in names for p in cv_run.probs[c]]
-        thr, ratio = choose_params(flat, probs, oof_answerable(flat, probs, groups, afeats, FOLDS), others)
-        return SelectorModel(fit(flat, feats), fit_answerable(flat, probs, afeats), thr, ratio, {})
+        thr, ratio, extra = choose_params(flat, probs, oof_answerable(flat, probs, groups, afeats, FOLDS), others)
+        return SelectorModel(fit(flat, feats), fit_answerable(flat, probs, afeats), thr, ratio, {}, how_extra=extra)
 
     model = shipped_model(cv, FEATURES, ANSWERABLE_FEATURES)
     thr, ratio = model.threshold, model.second_ratio
@@ -480,7 +486,7 @@ def main() -> None:
 
     def shipped(q):
         p = model.proba(q.X) if len(q.y) else np.zeros(0)
-        return outcome(q, p, model.answerable_proba(q.X, p), thr, ratio)
+        return outcome(q, p, model.answerable_proba(q.X, p), thr, ratio, model.how_extra)
 
     ins = {c: figures(recs[c], {(q.rec.dataset, q.rec.qid): shipped(q) for q in data[c]}) for c in names}
 
@@ -491,14 +497,14 @@ def main() -> None:
             cols[f"{c} CV"] = cv_fig[c]
             cols[f"{c} in-sample"] = ins[c]
         print_table("per type", cols, metric)
-    print("\nfolds' chosen (threshold, ratio):", {k: (round(t, 3), r) for k, (t, r) in cv.params.items()})
+    print("\nfolds' chosen (threshold, ratio, how_extra):", {k: (round(t, 3), r, e) for k, (t, r, e) in cv.params.items()})
     answered = [o.sentences for o in cv.outcomes["combined"] if not o.refused]
     print(f"sentences quoted per answered fact-path question (combined, CV): {np.mean(answered):.2f}")
-    print(f"shipped threshold {thr:.3f}, second-sentence ratio {ratio}")
+    print(f"shipped threshold {thr:.3f}, second-sentence ratio {ratio}, how_extra {model.how_extra}")
     print("\nwithout sentence vectors (the embedder down; CV):")
     for c in names:
         print(f"  {c:<10} {summary_line(nv_fig[c])}")
-    print(f"  threshold {nv_thr:.3f}, second-sentence ratio {nv_ratio}")
+    print(f"  threshold {nv_thr:.3f}, second-sentence ratio {nv_ratio}, how_extra {model.without_vectors.how_extra}")
 
     # trade-off over thresholds, on the outer out-of-fold probabilities of the combined corpus
     print("\ntrade-off (combined corpus, nested-CV out-of-fold scores of the refusal model; false refusal and"
@@ -511,7 +517,7 @@ def main() -> None:
     n_fr = sum(q.rec.type != "unanswerable" and bool(q.rec.facts) for q in data["combined"])
     table = []
     for t in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, round(thr, 3)):
-        r = tradeoff(data["combined"], cv.probs["combined"], cv.ascores["combined"], t, ratio)
+        r = tradeoff(data["combined"], cv.probs["combined"], cv.ascores["combined"], t, ratio, model.how_extra)
         r["false_refusal"] = (r["false_refusal"] * n_ok + o_r) / (n_ok + o_n)
         r["fact_recall"] = (r["fact_recall"] * n_fr + sum(off_fr)) / (n_fr + len(off_fr))
         table.append({"threshold": t, **r})

@@ -158,6 +158,22 @@ def test_the_shipped_selector_has_a_model_for_when_the_embedder_is_down():
         [x.text for x in nv.select("问", c, X.copy(), 2)]
 
 
+def test_a_question_on_what_was_done_may_quote_more_sentences():
+    """``how_extra`` (chosen on CV, in the weights file) widens the limit for "怎么落实…" only."""
+    from rag.answer.selector import Logistic
+
+    n = len(FEATURES)
+    flat = Logistic(FEATURES, np.zeros(n), np.ones(n), np.zeros(n), 0.0)  # every candidate scores 0.5
+    m = SelectorModel(flat, None, 0.1, 0.5, {}, how_extra=2)
+    c = [Candidate(None, 0, f"第{i}句。") for i in range(6)]  # type: ignore[arg-type]
+    X = np.zeros((6, n))
+    assert len(m.select("市教育局是怎么落实这条建议的？", c, X, 2)) == 4
+    assert len(m.select("课时补助标准是多少？", c, X, 2)) == 2
+    back = SelectorModel.from_json(json.loads(json.dumps(m.to_json())))
+    assert back.how_extra == 2 and back.limit("采取了哪些措施？", 2) == 4
+    assert SelectorModel.load().how_extra >= 1
+
+
 def test_the_fitting_caches_are_keyed_by_the_code_and_weights_that_built_them(tmp_path):
     """A run cache outlives neither the code nor the shipped weights it was computed with: the
     digest moves when a module, a weights file or a word list under rag/ or ingest/ changes, and

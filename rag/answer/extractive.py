@@ -28,7 +28,6 @@ LIST_INPUTS = ("cov", "ctx", "chars", "dense", "no_figure", "reply_wanted", "now
                "rank")
 LIST_BLEND = {"cov": 0.5, "ctx": 0.3, "chars": 0.2, "no_figure": -0.15, "reply_wanted": 0.1, "now_change": 0.15,
               "now_content": -0.1, "courtesy": -0.3, "rank": -0.03}  # "dense": the answerer's dense_weight
-ASKS_HOW = re.compile(r"怎么(答复|回应|回复|做|办|落实)|如何(答复|回应|落实)|采取了哪些|有哪些(措施|举措)")
 
 
 def quoted(text: str) -> str:
@@ -137,11 +136,7 @@ class ExtractiveAnswerer:
         sims = np.asarray(raw, dtype=np.float64) if raw is not None else None
         X = features(question, cands, sims, self.idf, self.known, followup=followup)
         missing = frozenset() if sims is not None else WITHOUT_VECTORS
-        return self.selector.select(question, cands, X, self.limit(question), missing)
-
-    def limit(self, question: str) -> int:
-        """How many sentences may be quoted: "怎么答复…" asks for the gist of a reply, one more."""
-        return self.max_sentences + (1 if ASKS_HOW.search(question) else 0)
+        return self.selector.select(question, cands, X, self.max_sentences, missing)
 
     def answer(self, request) -> Answer:
         """The ``Answerer`` call: quote the sentences that answer ``request``'s question."""

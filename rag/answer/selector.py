@@ -23,7 +23,7 @@ import numpy as np
 
 from rag.answer.asks import Ask, answers, asks, gives_kind, money_of_other, subject_share, uncovered_topic, figure_text
 from rag.core.departments import department_variants
-from rag.core.lexicon import (ASKS_NOW, ASKS_NUMBER, ASKS_REPLY, ASKS_SUGGESTION, ASKS_WHEN, CHANGE, ORDINAL,
+from rag.core.lexicon import (ASKS_HOW, ASKS_NOW, ASKS_NUMBER, ASKS_REPLY, ASKS_SUGGESTION, ASKS_WHEN, CHANGE, ORDINAL,
                               YEAR)
 from rag.core.terms import coverage, key_terms
 from rag.core.textnorm import answer_sentences, nfkc, norm
@@ -249,6 +249,9 @@ class SelectorModel:
     # the same two models fitted without the sentence vectors, with their own threshold: used
     # while the embedder is down (a model fitted with ``cos`` refuses too much when it is absent)
     without_vectors: "SelectorModel | None" = None
+    # how many more sentences than the answerer's limit a "怎么落实 / 采取了哪些措施" question may
+    # quote (the gist of a reply is several measures); chosen on cross-validation like the ratio
+    how_extra: int = 1
 
     def proba(self, X: np.ndarray, missing: frozenset[str] = frozenset()) -> np.ndarray:
         return self.sentence.proba(X, FEATURES, missing)
@@ -260,20 +263,25 @@ class SelectorModel:
             return float(np.max(p))
         return float(self.answerable.proba(answerable_row(X, p)[None, :], ANSWERABLE_FEATURES, missing)[0])
 
+    def limit(self, question: str, limit: int) -> int:
+        """How many sentences may be quoted: ``limit``, more for a question on what was done."""
+        return limit + (self.how_extra if ASKS_HOW.search(question) else 0)
+
     def select(self, question: str, cands: list[Candidate], X: np.ndarray, limit: int,
                missing: frozenset[str] = frozenset()) -> list[Candidate]:
+        """The sentences to quote, at most ``self.limit(question, limit)``; none to refuse."""
         if missing and self.without_vectors is not None and missing <= WITHOUT_VECTORS:
             return self.without_vectors.select(question, cands, X, limit)
         p = self.proba(X, missing) if len(cands) else np.zeros(0)
         if self.answerable_proba(X, p, missing) < self.threshold:
             return []
-        return choose(cands, p, 0.0, self.second_ratio, limit)
+        return choose(cands, p, 0.0, self.second_ratio, self.limit(question, limit))
 
     def to_json(self) -> dict:
         d = {"sentence": self.sentence.to_json(),
              "answerable": self.answerable.to_json() if self.answerable else None,
              "threshold": round(float(self.threshold), 4), "second_ratio": round(float(self.second_ratio), 4),
-             "meta": self.meta}
+             "how_extra": int(self.how_extra), "meta": self.meta}
         if self.without_vectors is not None:
             d["without_vectors"] = self.without_vectors.to_json()
         return d
@@ -282,7 +290,8 @@ class SelectorModel:
     def from_json(cls, d: dict) -> "SelectorModel":
         return cls(Logistic.from_json(d["sentence"]), Logistic.from_json(d["answerable"]) if d.get("answerable") else None,
                    float(d["threshold"]), float(d["second_ratio"]), d.get("meta", {}),
-                   cls.from_json(d["without_vectors"]) if d.get("without_vectors") else None)
+                   cls.from_json(d["without_vectors"]) if d.get("without_vectors") else None,
+                   int(d.get("how_extra", 1)))
 
     @classmethod
     def load(cls, path: Path = WEIGHTS) -> "SelectorModel | None":

@@ -48,6 +48,8 @@ ASKS_DONE = re.compile(_DONE)
 ASKS_REPLY = re.compile(_DONE + r"|建了|怎么做|之后|以后|还剩"
                         r"|(?:怎么|如何)(?:防止|避免|解决|保障|确保|保证|管|监管|处理)")
 ASKS_NOW = re.compile(r"现在|目前|如今|之后|以后|还剩|还有多")
+# "怎么答复 / 怎么落实 / 采取了哪些措施" ask for the gist of a reply: more than one sentence
+ASKS_HOW = re.compile(r"怎么(答复|回应|回复|做|办|落实)|如何(答复|回应|落实)|采取了哪些|有哪些(措施|举措)")
 ASKS_SUGGESTION = re.compile(r"建议|提议|提出|呼吁")
 # a sentence that reports a change to a new level ("压缩至3.2个工作日")
 CHANGE = re.compile(r"(?:缩短|压缩|降低|降|下降|减少|减|提高|提升|增加|增|扩大|扩充|上升|调整|放宽)[至到为]")
