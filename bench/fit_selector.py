@@ -31,9 +31,8 @@ sys.path.insert(0, str(ROOT))
 from bench.cv_data import Record, available, cached, stamp, work_dir  # noqa: E402
 from bench.selector_data import Corpus, QuestionRows, fused, rows  # noqa: E402
 from rag.answer.extractive import describe  # noqa: E402
-from rag.core.lexicon import ASKS_HOW  # noqa: E402
 from rag.answer.selector import (ANSWERABLE_FEATURES, FEATURES, WEIGHTS, WITHOUT_VECTORS, Logistic, SelectorModel,
-                                 answerable_row, choose)  # noqa: E402
+                                 answerable_row, choose, sentence_limit)  # noqa: E402
 from rag.core.textnorm import contains  # noqa: E402
 
 FOLDS, INNER = 5, 4
@@ -52,7 +51,7 @@ ROWS_VERSION = 22
 
 
 def limit_of(question: str, how_extra: int = 1) -> int:
-    return 2 + (how_extra if ASKS_HOW.search(question) else 0)  # SelectorModel.limit, the answerer's default 2
+    return sentence_limit(question, 2, how_extra)  # SelectorModel.limit with the answerer's default 2
 
 
 # ---- data ---------------------------------------------------------------------------------

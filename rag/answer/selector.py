@@ -264,8 +264,7 @@ class SelectorModel:
         return float(self.answerable.proba(answerable_row(X, p)[None, :], ANSWERABLE_FEATURES, missing)[0])
 
     def limit(self, question: str, limit: int) -> int:
-        """How many sentences may be quoted: ``limit``, more for a question on what was done."""
-        return limit + (self.how_extra if ASKS_HOW.search(question) else 0)
+        return sentence_limit(question, limit, self.how_extra)
 
     def select(self, question: str, cands: list[Candidate], X: np.ndarray, limit: int,
                missing: frozenset[str] = frozenset()) -> list[Candidate]:
@@ -298,6 +297,11 @@ class SelectorModel:
         if not path.exists():
             return None
         return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+
+def sentence_limit(question: str, limit: int, how_extra: int) -> int:
+    """How many sentences may be quoted: ``limit``, ``how_extra`` more for a question on what was done."""
+    return limit + (how_extra if ASKS_HOW.search(question) else 0)
 
 
 def choose(cands: list[Candidate], proba: np.ndarray, threshold: float, second_ratio: float,
