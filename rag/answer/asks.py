@@ -73,6 +73,7 @@ class Ask:
     qualifiers: tuple[str, ...]     # words qualifying the focus in its noun phrase: ("化学", "需氧量")
     subject: tuple[str, ...]        # the content words before the question word
     years: tuple[str, ...] = ()     # years named in the clause ("2023年…是多少")
+    money: tuple[str, ...] = ()     # when money is asked, the money nouns the clause names ("投资")
 
 
 def _content(text: str) -> list[str]:
@@ -128,7 +129,8 @@ def asks(question: str) -> list[Ask]:
             if kind and kind.startswith("name:"):
                 # "哪家公司运营": the noun after the question word is the kind of name, not a focus
                 focus, qualifiers = (), ()
-            out.append(Ask(clause, kind, focus, qualifiers, subject, tuple(YEAR.findall(clause))))
+            money = tuple(dict.fromkeys(_MONEY_OF.findall(clause))) if kind == "money" else ()
+            out.append(Ask(clause, kind, focus, qualifiers, subject, tuple(YEAR.findall(clause)), money))
     return out
 
 
@@ -198,7 +200,7 @@ def money_of_other(wanted: list[Ask], sentence: str) -> bool:
     …620万元提高到1,580万元" for "总投资是多少", "按每宗100元…给予补贴" for "赔偿金额".
     Nouns sharing a character are one thing ("补贴" ~ "补助", "租金" ~ "房租"); a generic word
     ("资金", "多少钱") names nothing, so it is never a mismatch."""
-    asked = {n for a in wanted if a.kind == "money" for n in _MONEY_OF.findall(nfkc(a.clause))}
+    asked = {n for a in wanted for n in a.money}
     if not asked:
         return False
     s = figure_text(nfkc(sentence))
