@@ -3,13 +3,14 @@ in the source file."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from ingest.chunker import chunk_proposal
 from ingest.parser import parse_file
 from rag.answer.analyze import Vocabulary, analyse
-from rag.answer.summary import SummaryConfig, parts_of, summarise, wants_suggestions
+from rag.answer.summary import SummaryConfig, parts_of, render, summarise, wants_suggestions
 from rag.core.textnorm import norm
 from tests.conftest import ROOT, SAMPLES, SHARED, shared_or_skip
 from tests.test_answers import assert_grounded
@@ -75,6 +76,26 @@ def test_summary_answer_covers_the_main_measures(sample_assistant):
     assert len({c.chunk_id for c in ans.citations}) >= 4  # one quote per part
     for fact in ("4,000个", "400元"):
         assert fact in ans.answer
+
+
+def test_summary_shows_what_is_planned_under_its_own_heading(sample_assistant):
+    # the reply's points come from "一、工作举措及成效" and "二、下一步工作计划": a plan must not
+    # read as one more measure taken
+    lines = sample_assistant.ask("市卫生健康局怎么答复普惠托育的建议的？").answer.splitlines()
+    done, plan = lines.index("一、工作举措及成效："), lines.index("二、下一步工作计划：")
+    assert 1 == done < plan < len(lines) - 1
+    assert all(re.match(r"\d+\. ", x) for x in lines[done + 1:plan] + lines[plan + 1:])
+    assert "力争到2025年" in "".join(lines[plan + 1:]) and "力争到2025年" not in "".join(lines[:plan])
+
+
+def test_summary_under_one_heading_shows_none():
+    chunks = _reply("20230263", "市卫生健康局")
+    done = [c for c in chunks if "工作举措及成效" in (c.heading or "")]
+    points = summarise(done, "市卫生健康局怎么答复普惠托育的建议的？", lambda t: 1.0, SummaryConfig(), "市卫生健康局")
+    ans = render("普惠托育怎么答复的？", points, [], "extractive")
+    assert {p.part for p in points} == {"一、工作举措及成效"}
+    assert "工作举措及成效" not in ans.answer.splitlines()[1]  # straight to the numbered points
+    assert ans.answer.splitlines()[1].startswith("1. ")
 
 
 def test_summary_contexts_start_with_the_quoted_paragraphs_in_reply_order(sample_assistant):

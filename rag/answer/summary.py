@@ -67,6 +67,7 @@ class Point:
     quotes: list[Quote]  # best first while choosing; source order once chosen
     order: int  # the part's place in the section
     weight: float  # how much the part is about the question's topic
+    part: str = ""  # the top heading it stands under ("二、下一步工作计划"), "" when none
 
     @property
     def chars(self) -> int:
@@ -172,7 +173,9 @@ def summarise(chunks: list[Chunk], question: str, idf: Callable[[str], float], c
         if not quotes:
             continue
         text = label + "".join(c.text for c in group)
-        points.append(Point(label, quotes[:1], order, coverage(terms, text, idf) if terms else 0.0))
+        head = _own_heading(group[0])
+        points.append(Point(label, quotes[:1], order, coverage(terms, text, idf) if terms else 0.0,
+                            head[0] if len(head) > 1 else ""))
         spare[order] = quotes[1:]
     if len(points) > cfg.max_points:
         # keep the parts most about the question's topic (the reply's order breaks ties)
@@ -255,7 +258,12 @@ def render(question: str, points: list[Point], hits: list[Hit], mode: str) -> An
     # no id or 《title》 in the lead: it carries no marker, and the verifier strikes uncited facts
     lead = f"{c.department}的答复要点如下：" if c.section == "reply" else "提案的建议要点如下："
     lines, cites = [lead], []
+    # points under more than one top heading ("一、工作举措及成效", "二、下一步工作计划") are
+    # shown under theirs, so that what is planned does not read as done
+    parts = len({p.part for p in points}) > 1
     for i, p in enumerate(points, 1):
+        if parts and p.part and (i == 1 or p.part != points[i - 2].part):
+            lines.append(re.sub(r"[。；;:：,，\s]+$", "", p.part) + "：")
         label = re.sub(r"[。；;:：,，\s]+$", "", p.label)
         body = ""
         for q in p.quotes:
