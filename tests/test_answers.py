@@ -98,6 +98,17 @@ def test_pending_reply_is_reported_as_not_yet_answered(sample_assistant):
     assert ans.citations[0].chunk_id == "20250063:meta:0" and ans.citations[0].quote == "暂无答复"
 
 
+@pytest.mark.parametrize("question", ["20250129有部门答复了吗？", "新就业形态劳动者的提案答复了吗？"])
+def test_a_proposal_without_a_reply_block_is_answered_not_refused(sample_assistant, question):
+    # nothing in the file says "no reply": the answer quotes what it does say, the archive's finding is the notice
+    ans = sample_assistant.ask(question)
+    assert not ans.abstained and ans.intent == "meta"
+    assert ans.notice and "无答复" in ans.notice
+    assert [c.quote for c in ans.citations] == ["办理单位 市人力资源和社会保障局,市总工会,市交通运输局"]
+    assert "市总工会" in ans.answer
+    assert_grounded(ans)
+
+
 def test_who_proposed(sample_assistant):
     ans = sample_assistant.ask("关于加强新就业形态劳动者权益保障的提案是谁提的？")
     assert "刘佩珊" in ans.answer and "关志勇" in ans.answer

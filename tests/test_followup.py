@@ -59,7 +59,7 @@ def test_a_question_naming_its_own_proposal_is_searched_as_asked():
     assert a.search is None and a.search_text == a.query
 
 
-@pytest.mark.parametrize("question", ["市财政局呢？", "那塘尾古村呢？", "这些村什么时候能全部解决？",
+@pytest.mark.parametrize("question", ["市财政局呢？", "那塘尾古村呢？", "那塘尾古村怎么样？", "这些村什么时候能全部解决？",
                                       "它是什么时候通过省级化工园区认定复核的？", "这笔钱里签约居民自己要出多少？"])
 def test_a_followup_without_history_needs_context(question):
     assert needs_context(question, VOCAB)
@@ -68,7 +68,8 @@ def test_a_followup_without_history_needs_context(question):
 
 @pytest.mark.parametrize("question", ["加装电梯的市级补贴标准现在是每台多少钱？",
                                       "在这个镇借的书拿到别的镇去还，书调回来要等几天？",
-                                      "市教育局对校园足球提案是怎么答复的？", "那旗岭断面的氨氮浓度降了多少？"])
+                                      "市教育局对校园足球提案是怎么答复的？", "那旗岭断面的氨氮浓度降了多少？",
+                                      "充电桩建设进展如何？", "托育服务推进得怎么样？"])
 def test_a_question_that_stands_alone_is_answered(question):
     assert not needs_context(question, VOCAB)
 
@@ -77,6 +78,7 @@ def test_one_followup_detector_for_both_answerers():
     assert llm.looks_like_followup is looks_like_followup
     assert looks_like_followup("那市财政局呢？") and looks_like_followup("这些村什么时候能全部解决？")
     assert not looks_like_followup("加装电梯的市级补贴标准现在是每台多少钱？")
+    assert not looks_like_followup("托育服务推进得怎么样？") and looks_like_followup("那东城怎么样？")
 
 
 def test_followup_without_history_asks_for_the_earlier_question(sample_assistant):

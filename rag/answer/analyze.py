@@ -145,7 +145,7 @@ def looks_like_followup(question: str) -> bool:
     """Does the question lean on an earlier one? An opening such as 那/还有/其中, a short
     "X呢？", or a pronoun for something named before ("这些村", "这个平台", "它")."""
     q = question.strip()
-    return bool(_LEAN_START.match(q) or (len(q) <= 20 and re.search(r"(呢|怎么样|又如何)[?？]?$", q))
+    return bool(_LEAN_START.match(q) or (len(q) <= 20 and re.search(r"(呢|又如何)[?？]?$", q))
                 or _ANAPHOR.search(q))
 
 
@@ -160,7 +160,9 @@ def needs_context(q: str, vocab: Vocabulary) -> bool:
     if names_own_subject(q, vocab):
         return False
     m = _FOLLOWUP.match(q)
-    if m and len(q) <= 20 and not _ASKING.search(m.group(2)):
+    # "…呢？" has no predicate of its own; "…怎么样/如何？" often has one ("充电桩建设进展如何？")
+    # and leans on an earlier question only after an opener ("那东城怎么样？")
+    if m and len(q) <= 20 and not _ASKING.search(m.group(2)) and (m.group(1) or m.group(3) in ("呢", "又如何")):
         return True
     return bool(re.match(r"(那么|那)?(" + _ANAPHOR.pattern + ")", q))
 

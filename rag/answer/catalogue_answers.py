@@ -60,6 +60,8 @@ def answer_catalogue(catalogue: Catalogue, a: Analysis, mode: str) -> Answer:
 _WHO = re.compile(r"谁提|提案者|谁提出|由谁")
 _UNITS = re.compile(r"办理单位|主办单位|哪个部门(办理|负责)")
 _VOTES = re.compile(r"网友|支持|反对")
+# a proposal whose file has no 部门答复 block (reply_status "none"): said by the archive, not quoted
+NO_REPLY = "提案库中这件提案的文件没有“部门答复”部分（答复状态：无答复）。"
 
 
 def is_about(question: str, chunks: list[Chunk], min_share: float = 0.5) -> bool:
@@ -89,6 +91,7 @@ def answer_meta(catalogue: Catalogue, a: Analysis, hits: list[Hit], mode: str) -
     lines = {k: ln for k, ln in zip(range(99), c.text.splitlines())}
     find = lambda prefix: next((ln for ln in lines.values() if ln.replace(" ", "").startswith(prefix)), None)  # noqa: E731
     head = f"提案{pid}《{p.title}》"
+    notice = None
     if _WHO.search(a.query):
         quote = find("提案者") or lines[0]
         text = f"{head}的提案者是{'、'.join(p.proposers)}。[1]"
@@ -113,11 +116,18 @@ def answer_meta(catalogue: Catalogue, a: Analysis, hits: list[Hit], mode: str) -
         quote = lines[0]
         text = f"{head}已由{'、'.join(p.departments)}答复。[1]"
     else:
-        quote = lines[0]
-        text = f"{head}没有部门答复的记录。[1]"
+        # the file has no reply block: nothing in it says so, so the answer states what the
+        # file does say (who handles it) and the archive's own finding goes in the notice
+        notice = NO_REPLY
+        quote = find("办理单位")
+        if quote and p.handling_units:
+            text = f"{head}的办理单位为{'、'.join(p.handling_units)}。[1]"
+        else:
+            quote = lines[0]
+            text = f"{head}。[1]"
     ctx = [Hit(c, 1.0, "catalogue")] + [h for h in hits if h.chunk.id != c.id]
     return Answer(question=a.question, answer=text, abstained=False, mode=mode,
-                  citations=[Citation.of("1", c, quote)], contexts=ctx, intent="meta")
+                  citations=[Citation.of("1", c, quote)], contexts=ctx, intent="meta", notice=notice)
 
 
 class CatalogueAnswerer:
