@@ -109,6 +109,21 @@ def test_a_proposal_without_a_reply_block_is_answered_not_refused(sample_assista
     assert_grounded(ans)
 
 
+def test_votes_are_read_from_the_header_whatever_the_words_for_them(sample_assistant):
+    # "网友支持票" are header words, not the topic: the topic (加装电梯) decides the proposal in view
+    ans = sample_assistant.ask("加装电梯的提案网友支持票有多少？")
+    assert ans.intent == "meta" and "支持52、反对6" in ans.answer
+    assert [c.quote for c in ans.citations] == ["支持 52   反对 6"]
+
+
+@pytest.mark.parametrize("question", ["郑国华提了哪些提案？", "郑国华委员提的提案是什么？"])
+def test_a_proposers_proposals_come_from_the_catalogue(sample_assistant, question):
+    ans = sample_assistant.ask(question)
+    assert ans.intent == "catalogue" and not ans.abstained
+    assert [c.proposal_id for c in ans.citations] == ["20230714"]
+    assert all(c.chunk_id == "20230714:meta:0" for c in ans.citations)
+
+
 def test_who_proposed(sample_assistant):
     ans = sample_assistant.ask("关于加强新就业形态劳动者权益保障的提案是谁提的？")
     assert "刘佩珊" in ans.answer and "关志勇" in ans.answer

@@ -18,10 +18,13 @@ from rag.core.words import is_common_noun, tokens
 from rag.core.types import Filters
 
 PARTIES = ("民革", "民盟", "民建", "民进", "农工党", "致公党", "九三学社", "台盟")
-_LIST = re.compile(r"哪些提案|哪几件|哪几份|哪件提案|哪份提案|提案有哪些|有哪些提案|哪些.{0,8}提案|列出.{0,6}提案|都有哪些")
-_CATALOGUE_VERB = re.compile(r"(答复|办理|承办)(过|了)?(哪|的提案)|(提出|提交|提的|交的)(的)?(提案|哪)|联名|年(的|提出的|提交的)?提案")
-_META = re.compile(r"谁提|提案者|谁提出|由谁|哪个部门(办理|答复|负责)|哪些部门(办理|答复)|办理单位|主办单位|"
-                   r"(有|有没有)(部门)?答复|答复了吗|回复了吗|网友|支持票|反对票|多少人支持")
+_LIST = re.compile(r"哪些提案|哪几件|哪几份|哪件提案|哪份提案|提案有哪些|有哪些提案|哪些.{0,8}提案|列出.{0,6}提案|都有哪些|"
+                   r"(提|提出|提交)的(提案|建议)(是什么|是哪|有什么)")
+_CATALOGUE_VERB = re.compile(r"(答复|办理|承办)(过|了)?(哪|的提案)|(提出|提交|提的|交的|提了|提过)(的)?(提案|哪)|联名|"
+                             r"年(的|提出的|提交的)?提案")
+# what a question about one proposal's header asks (who proposed it, who replied, the votes)
+META_ASK = re.compile(r"谁提|提案者|谁提出|由谁|哪个部门(办理|答复|负责)|哪些部门(办理|答复)|办理单位|主办单位|"
+                      r"(有|有没有)(部门)?答复|答复了吗|回复了吗|网友|支持票|反对票|多少人支持")
 _ABOUT_SUGGESTION = re.compile(r"建议|提议|提出")
 _YEAR = re.compile(r"(20\d{2})\s*年")
 _FOLLOWUP = re.compile(r"^(那么|那|还有|换成|如果是|至于)?(.{1,16}?)(呢|怎么样|又如何|如何)[?？]?$")
@@ -108,7 +111,7 @@ def analyse(question: str, vocab: Vocabulary, history: list[str] | None = None,
         intent = "list"
     elif _SUMMARY.search(q) and not _CROSS.search(q):
         intent = "summary"
-    elif _META.search(q) and not (_ABOUT_SUGGESTION.search(q) and vocab.department_in(q)):
+    elif META_ASK.search(q) and not (_ABOUT_SUGGESTION.search(q) and vocab.department_in(q)):
         # "建议发放消费券，卫生健康局答复了吗" asks what a department said, not whether it replied
         intent = "meta"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.analyze import PARTIES, Analysis
+from rag.answer.analyze import META_ASK, PARTIES, Analysis
 from rag.stores.catalogue import Catalogue
 from rag.core.terms import key_terms, topic_text
 from rag.core.textnorm import norm
@@ -82,7 +82,9 @@ def answer_meta(catalogue: Catalogue, a: Analysis, hits: list[Hit], mode: str) -
         pid = next((h.chunk.proposal_id for h in hits if a.filters.proposer in h.chunk.proposers), pid)
     if not pid:
         return None
-    if not a.filters.proposal_id and not is_about(a.query, [h.chunk for h in hits if h.chunk.proposal_id == pid]):
+    # the topic is what is left once the header words are out ("网友支持票", "有部门答复")
+    topic = META_ASK.sub(" ", a.query)
+    if not a.filters.proposal_id and not is_about(topic, [h.chunk for h in hits if h.chunk.proposal_id == pid]):
         return None  # the best hit is another topic's proposal: the paragraph answerers (and their refusal) decide
     p = catalogue.proposal(pid)
     c = catalogue.meta_chunk(pid)
