@@ -77,6 +77,19 @@ def test_ask_jsonl_reports_each_bad_line_and_goes_on(indexed, tmp_path):
     assert "7 个问题中有 6 个未能回答" in out.stderr.decode()
 
 
+def test_ask_jsonl_says_what_is_wrong_with_each_line_in_chinese(indexed, tmp_path):
+    _, env, _ = indexed
+    f = tmp_path / "q.jsonl"
+    f.write_text('{"id": "a", "question": "加装电梯\n[1, 2]\n{"id": "c"}\n{"id": "d", "question": "x", "history": "y"}\n',
+                 encoding="utf-8")
+    out = cli("ask", "--jsonl", str(f), "--answerer", "extractive", env=env)
+    errors = [json.loads(x)["error"] for x in out.stdout.decode().splitlines()]
+    assert errors == [f"{f}:1：JSON 格式错误", f"{f}:2：每一行必须是一个 JSON 对象", f"{f}:3：缺少必填字段 question",
+                      f"{f}:4：字段 history 的值不合要求"]
+    missing = cli("ask", "--jsonl", str(tmp_path / "none.jsonl"), env=env)
+    assert missing.returncode == 1 and f"{tmp_path / 'none.jsonl'}：文件不存在" in missing.stdout.decode() + missing.stderr.decode()
+
+
 def test_a_question_with_bytes_that_are_not_utf8_is_one_clear_error(indexed):
     _, env, _ = indexed
     out = cli("ask", os.fsdecode(b"\xe7\xa7\x91\xe6\x8a\x80\xe5\xb1\x80\xff\xe6\x80\x8e\xe4\xb9\x88\xe7\xad\x94"

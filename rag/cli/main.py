@@ -18,7 +18,7 @@ from rag.cli import staff as staff_commands
 from rag.cli import verify as verify_commands
 from rag.cli.common import (AnswererChoice, AnswererOpt, DataDir, RetrieverChoice, RetrieverOpt, SectionChoice, app,
                             assistant, console, error_line, fail, stage_progress)
-from rag.core.errors import ErrorCode, ProposalError, RequestError
+from rag.core.errors import ErrorCode, IngestError, ProposalError, RequestError
 from rag.core.proposal import REPLY_STATUS_ZH
 from rag.core.types import Filters
 from rag.core.lexicon import SECTION_LABEL
@@ -130,8 +130,8 @@ def ask(question: Optional[str] = typer.Argument(None, help="问题（用 --json
                       section=section.value if section else None)
     filters = None if filters.is_empty() else filters
     try:
-        if not jsonl and not question:
-            fail(RequestError("give a question, or --jsonl FILE"))
+        if not jsonl and not (question or "").strip():
+            fail(RequestError("give a question, or --jsonl FILE", code=ErrorCode.EMPTY_QUESTION))
         a = assistant(data_dir, retriever=retriever, answerer=answerer)
         if jsonl:
             raise typer.Exit(ask_batch(a, jsonl, filters))
@@ -159,8 +159,12 @@ def ask_batch(a, jsonl: Path, filters: Filters | None) -> int:
     line that cannot be asked (the batch goes on). Returns the exit status: 1 when any failed."""
     try:
         lines = jsonl.read_text(encoding="utf-8-sig").split("\n")
-    except (OSError, UnicodeDecodeError) as e:
-        fail(RequestError(f"{jsonl}: cannot read as UTF-8: {getattr(e, 'strerror', None) or e}"))
+    except FileNotFoundError:
+        fail(IngestError(jsonl, "no such file", code=ErrorCode.NO_SUCH_FILE))
+    except UnicodeDecodeError as e:
+        fail(IngestError(jsonl, f"not UTF-8: {e}", code=ErrorCode.UNDECODABLE))
+    except OSError as e:
+        fail(IngestError(jsonl, f"cannot read: {e.strerror or e}", code=ErrorCode.CANNOT_READ))
     failed = total = 0
     for n, line in enumerate(lines, 1):
         if not line.strip():
@@ -168,21 +172,27 @@ def ask_batch(a, jsonl: Path, filters: Filters | None) -> int:
         total += 1
         rec: object = None
         try:
-            rec = json.loads(line)
-            if not isinstance(rec, dict) or "question" not in rec:
-                raise RequestError('expected a JSON object with a "question"')
+            try:
+                rec = json.loads(line)
+            except ValueError as e:
+                raise IngestError(jsonl, f"invalid JSON: {e}", n, code=ErrorCode.INVALID_JSON) from None
+            if not isinstance(rec, dict):
+                raise IngestError(jsonl, "not a JSON object", n, code=ErrorCode.NOT_AN_OBJECT)
+            if "question" not in rec:
+                raise IngestError(jsonl, 'no "question"', n, code=ErrorCode.MISSING_FIELD, field="question")
             history = rec.get("history") or []
             if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
-                raise RequestError("field 'history' should be a list of earlier questions (strings, oldest first)")
+                raise IngestError(jsonl, "history: a list of earlier questions (strings, oldest first)", n,
+                                  code=ErrorCode.BAD_FIELD, field="history")
             out = a.ask(rec["question"], filters=filters, id=rec.get("id"), history=history).to_json()
-        except ValueError as e:  # not JSON
-            out = {"error": f"invalid JSON: {e}"}
-        except ProposalError as e:
+        except IngestError as e:  # the line itself: error_line names the file and line
             out = {"error": error_line(e)}
+        except ProposalError as e:  # the question on it
+            out = {"error": f"{jsonl}:{n}：{error_line(e)}"}
         if "error" in out:
             failed += 1
             rid = rec.get("id") if isinstance(rec, dict) else None
-            out = {"id": rid, "line": n, "error": f"{jsonl}:{n}: {out['error']}"}
+            out = {"id": rid, "line": n, "error": out["error"]}
         print(json.dumps(out, ensure_ascii=False), flush=True)
     if failed:
         console.print(f"[red]{total} 个问题中有 {failed} 个未能回答[/red]（其输出行带有 \"error\" 字段）")
