@@ -10,7 +10,7 @@ import pytest
 from ingest.chunker import chunk_proposal
 from ingest.parser import parse_file
 from rag.answer.analyze import Vocabulary, analyse
-from rag.answer.summary import SummaryConfig, parts_of, render, summarise, wants_suggestions
+from rag.answer.summary import SummaryConfig, parts_of, render, summarise, summary_of, wants_suggestions
 from rag.core.textnorm import norm
 from tests.conftest import ROOT, SAMPLES, SHARED, shared_or_skip
 from tests.test_answers import assert_grounded
@@ -96,6 +96,15 @@ def test_summary_under_one_heading_shows_none():
     assert {p.part for p in points} == {"一、工作举措及成效"}
     assert "工作举措及成效" not in ans.answer.splitlines()[1]  # straight to the numbered points
     assert ans.answer.splitlines()[1].startswith("1. ")
+
+
+def test_summary_says_when_it_lists_only_some_of_the_parts(sample_assistant):
+    ans = sample_assistant.ask("市卫生健康局怎么答复普惠托育的建议的？")  # 7 parts, at most 6 points
+    points = [x for x in ans.answer.splitlines() if re.match(r"\d+\. ", x)]
+    assert ans.notice == f"该答复共7部分，这里摘录其中{len(points)}部分，其余请查看原文。" and len(points) < 7
+    done = [c for c in _reply("20230263", "市卫生健康局") if "工作举措及成效" in (c.heading or "")]
+    shown, total = summary_of(done, "普惠托育怎么答复的？", lambda t: 1.0, SummaryConfig(), "市卫生健康局")
+    assert total == len(shown) == 4  # all fit: nothing to say
 
 
 def test_summary_contexts_start_with_the_quoted_paragraphs_in_reply_order(sample_assistant):

@@ -164,6 +164,12 @@ def parts_of(chunks: list[Chunk], max_points: int) -> list[list[Chunk]]:
 def summarise(chunks: list[Chunk], question: str, idf: Callable[[str], float], cfg: SummaryConfig,
               department: str | None = None) -> list[Point]:
     """The points of one section (its chunks in order): one per part, within the budget."""
+    return summary_of(chunks, question, idf, cfg, department)[0]
+
+
+def summary_of(chunks: list[Chunk], question: str, idf: Callable[[str], float], cfg: SummaryConfig,
+               department: str | None = None) -> tuple[list[Point], int]:
+    """``summarise``'s points, and how many parts with something to quote the section has."""
     body = [c for c in chunks if not _is_courtesy(c)]
     terms = topic_terms(question, department)
     points: list[Point] = []
@@ -177,6 +183,7 @@ def summarise(chunks: list[Chunk], question: str, idf: Callable[[str], float], c
         points.append(Point(label, quotes[:1], order, coverage(terms, text, idf) if terms else 0.0,
                             head[0] if len(head) > 1 else ""))
         spare[order] = quotes[1:]
+    total = len(points)
     if len(points) > cfg.max_points:
         # keep the parts most about the question's topic (the reply's order breaks ties)
         keep = sorted(points, key=lambda p: (-p.weight, p.order))[: cfg.max_points]
@@ -196,7 +203,7 @@ def summarise(chunks: list[Chunk], question: str, idf: Callable[[str], float], c
                 used += len(nxt[0].sentence)
     for p in out:
         p.quotes.sort(key=lambda q: q.place)
-    return out
+    return out, total
 
 
 class SummaryAnswerer:
@@ -247,10 +254,15 @@ class SummaryAnswerer:
         about = topic_text(chunks)
         if not chunks or (terms and coverage(terms, about, self.idf) < self.config.min_topic):
             return refuse
-        points = summarise(chunks, query, self.idf, self.config, department)
+        points, total = summary_of(chunks, query, self.idf, self.config, department)
         if not points:
             return refuse
-        return render(question, points, hits, self.mode)
+        ans = render(question, points, hits, self.mode)
+        if total > len(points):
+            # the reader should know the list is not the whole reply
+            what = "答复" if section == "reply" else "建议"
+            ans.notice = f"该{what}共{total}部分，这里摘录其中{len(points)}部分，其余请查看原文。"
+        return ans
 
 
 def render(question: str, points: list[Point], hits: list[Hit], mode: str) -> Answer:
