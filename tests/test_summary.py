@@ -25,6 +25,7 @@ VOCAB = Vocabulary(["市卫生健康局", "市教育局", "市科学技术局", 
     "民建东莞市委关于制造业招工难的提案提了哪些建议？",
     "市卫生健康局对家庭医生签约服务提案的答复主要讲了哪些内容？",
     "市城管局对建设“公园城市”提案的答复，主要讲了哪些工作？",
+    "民进东莞市委提的建议是什么？",
 ])
 def test_summary_intent(question):
     assert analyse(question, VOCAB).intent == "summary"

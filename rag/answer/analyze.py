@@ -19,7 +19,7 @@ from rag.core.types import Filters
 
 PARTIES = ("民革", "民盟", "民建", "民进", "农工党", "致公党", "九三学社", "台盟")
 _LIST = re.compile(r"哪些提案|哪几件|哪几份|哪件提案|哪份提案|提案有哪些|有哪些提案|哪些.{0,8}提案|列出.{0,6}提案|都有哪些|"
-                   r"(提|提出|提交)的(提案|建议)(是什么|是哪|有什么)")
+                   r"(提|提出|提交)的提案(是什么|是哪|有什么)")  # "…提的建议是什么" asks for the 建议 block (a summary)
 _CATALOGUE_VERB = re.compile(r"(答复|办理|承办)(过|了)?(哪|的提案)|(提出|提交|提的|交的|提了|提过)(的)?(提案|哪)|联名|"
                              r"年(的|提出的|提交的)?提案")
 # what a question about one proposal's header asks (who proposed it, who replied, the votes)
