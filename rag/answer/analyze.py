@@ -28,6 +28,9 @@ META_ASK = re.compile(r"谁提|提案者|谁提出|由谁|哪个部门(办理|�
 _ABOUT_SUGGESTION = re.compile(r"建议|提议|提出")
 _YEAR = re.compile(r"(20\d{2})\s*年")
 _FOLLOWUP = re.compile(r"^(那么|那|还有|换成|如果是|至于)?(.{1,16}?)(呢|怎么样|又如何|如何)[?？]?$")
+# endings with no predicate of their own: "市财政局呢？" leans on an earlier question even
+# without an opener; "…怎么样？" often has one ("充电桩建设进展如何？")
+_BARE_ENDINGS = ("呢", "又如何")
 # "X怎么答复…", "采取了哪些措施", "提了哪些建议", "答复主要讲了哪些内容": the gist of a reply or
 # of the 建议 block (rag/answer/summary.py), not one figure
 _SUMMARY = re.compile(r"(怎么|如何)(答复|回复|回应)|(答复|回复|回应)(的|里)?(主要)?(了|讲了|说了|有|包括|提到了)?"
@@ -148,7 +151,7 @@ def looks_like_followup(question: str) -> bool:
     """Does the question lean on an earlier one? An opening such as 那/还有/其中, a short
     "X呢？", or a pronoun for something named before ("这些村", "这个平台", "它")."""
     q = question.strip()
-    return bool(_LEAN_START.match(q) or (len(q) <= 20 and re.search(r"(呢|又如何)[?？]?$", q))
+    return bool(_LEAN_START.match(q) or (len(q) <= 20 and re.sub(r"[?？]$", "", q).endswith(_BARE_ENDINGS))
                 or _ANAPHOR.search(q))
 
 
@@ -163,9 +166,8 @@ def needs_context(q: str, vocab: Vocabulary) -> bool:
     if names_own_subject(q, vocab):
         return False
     m = _FOLLOWUP.match(q)
-    # "…呢？" has no predicate of its own; "…怎么样/如何？" often has one ("充电桩建设进展如何？")
-    # and leans on an earlier question only after an opener ("那东城怎么样？")
-    if m and len(q) <= 20 and not _ASKING.search(m.group(2)) and (m.group(1) or m.group(3) in ("呢", "又如何")):
+    # "…怎么样/如何？" leans on an earlier question only after an opener ("那东城怎么样？")
+    if m and len(q) <= 20 and not _ASKING.search(m.group(2)) and (m.group(1) or m.group(3) in _BARE_ENDINGS):
         return True
     return bool(re.match(r"(那么|那)?(" + _ANAPHOR.pattern + ")", q))
 
