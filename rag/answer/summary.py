@@ -265,6 +265,11 @@ class SummaryAnswerer:
         return ans
 
 
+def _bare(heading: str) -> str:
+    """A heading without its closing punctuation, to be followed by "："."""
+    return re.sub(r"[。；;:：,，\s]+$", "", heading)
+
+
 def render(question: str, points: list[Point], hits: list[Hit], mode: str) -> Answer:
     c = points[0].quotes[0].chunk
     # no id or 《title》 in the lead: it carries no marker, and the verifier strikes uncited facts
@@ -275,8 +280,8 @@ def render(question: str, points: list[Point], hits: list[Hit], mode: str) -> An
     parts = len({p.part for p in points}) > 1
     for i, p in enumerate(points, 1):
         if parts and p.part and (i == 1 or p.part != points[i - 2].part):
-            lines.append(re.sub(r"[。；;:：,，\s]+$", "", p.part) + "：")
-        label = re.sub(r"[。；;:：,，\s]+$", "", p.label)
+            lines.append(_bare(p.part) + "：")
+        label = _bare(p.label)
         body = ""
         for q in p.quotes:
             m = str(len(cites) + 1)
